@@ -1,0 +1,70 @@
+# Two commands do all the set-up: `make book` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# Parallel workers for the test suite (notebooks, autograding); both cores by default.
+JOBS ?= 2
+
+# Every tool and every kernel started below inherits these.
+export PATH := $(BIN):$(PATH)
+export PYTHONPATH := $(CURDIR)/src
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+export CUDA_VISIBLE_DEVICES := -1
+export KERAS_BACKEND := tensorflow
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export JUPYTER_PLATFORM_DIRS := 1
+
+.PHONY: help install book test test-fast lab exercises notebooks bench lock clean
+
+help:
+	@echo "make book       build the book into _build/html/index.html (creates .venv if missing)"
+	@echo "make test       run the whole test suite (unit, notebooks, autograding, book build)"
+	@echo "make lab        open JupyterLab on exercises/"
+	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make notebooks  re-execute book/ chapters in place, storing their outputs"
+	@echo "make bench      run the benchmarks in bench/ (results go in BENCHMARKS.md by hand)"
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+book: install
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "open _build/html/index.html"
+
+test: install
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+# Unit tests of src/ only (seconds): no notebooks, no grading, no book.
+test-fast: install
+	$(BIN)/python -m pytest src tests -m "not slow" -p no:nbval
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=exercises
+
+exercises: install
+	$(BIN)/python tools/course.py generate
+
+notebooks: install
+	$(BIN)/python tools/course.py execute book/*.ipynb
+
+bench: install
+	$(BIN)/python bench/bench_conv2d.py
+
+lock: install
+	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
+	  echo "# Regenerate: make lock. Installed by: make install (pip install -r requirements.lock)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^cnnbook' ) > requirements.lock
+
+clean:
+	rm -rf _build
