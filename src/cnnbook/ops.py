@@ -328,3 +328,113 @@ def conv_params(kernel_size, in_channels, filters, bias=True, shared=True, outpu
         raise ValueError("output_hw=(H_out, W_out) is required when shared=False")
     out_h, out_w = _pair(output_hw, "output_hw")
     return per_position * out_h * out_w
+
+
+POOL_MODES = ("max", "avg")
+
+
+def pool2d(x, pool_size=2, stride=None, padding="valid", mode="max"):
+    """Max- or average-pool a batch of feature maps, channel by channel (vectorised).
+
+    Each ``pool_size`` window of each channel is replaced by its maximum
+    (``mode="max"``) or its mean (``mode="avg"``); there are no weights. The
+    windows are a strided view of the (padded) input, reduced in one call.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, H, W, C)
+        Batch of feature maps.
+    pool_size : int or (int, int), default 2
+        Window height and width.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``pool_size`` (windows that tile the
+        input without overlap).
+    padding : {"valid", "same"}, default "valid"
+        ``"valid"`` drops windows that would leave the input; ``"same"`` follows
+        TensorFlow: output size ``ceil(H / stride)``, odd extra row/column at the
+        bottom/right, and padded cells never win a max nor count in a mean.
+    mode : {"max", "avg"}, default "max"
+        Reduction applied to each window.
+
+    Returns
+    -------
+    ndarray, shape (N, H_out, W_out, C)
+        Floating point (integer inputs are converted to float).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 4-D, ``pool_size`` or ``stride`` is not positive,
+        ``padding`` or ``mode`` is unknown, or the window is larger than the
+        padded input.
+
+    Examples
+    --------
+    >>> x = np.array([[1, 1, 2, 4],
+    ...               [5, 6, 7, 8],
+    ...               [3, 2, 1, 0],
+    ...               [1, 2, 3, 4]]).reshape(1, 4, 4, 1)
+    >>> pool2d(x, 2)[0, :, :, 0]
+    array([[6., 8.],
+           [3., 4.]])
+    >>> pool2d(x, 2, mode="avg")[0, :, :, 0]
+    array([[3.25, 5.25],
+           [2.  , 2.  ]])
+    """
+    x = _check_4d(x, "x")
+    window = _pair(pool_size, "pool_size")
+    strides = _pair(pool_size if stride is None else stride, "stride")
+    padding = _check_padding(padding)
+    if not isinstance(padding, str):
+        raise ValueError(f"padding must be 'valid' or 'same' for pooling, got {padding!r}")
+    if mode not in POOL_MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    pads = _pad_for(x.shape, window, strides, padding)
+    for axis, name in ((0, "height"), (1, "width")):
+        padded = x.shape[1 + axis] + sum(pads[axis])
+        if window[axis] > padded:
+            raise ValueError(
+                f"pool_size {name} {window[axis]} is larger than the padded input {name} {padded}"
+            )
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(float)
+    (sh, sw), spec = strides, ((0, 0), *pads, (0, 0))
+
+    def windows(array):  # (N, H_out, W_out, C, ph, pw) view
+        view = np.lib.stride_tricks.sliding_window_view(array, window, axis=(1, 2))
+        return view[:, ::sh, ::sw]
+
+    if mode == "max":
+        return windows(np.pad(x, spec, constant_values=-np.inf)).max(axis=(4, 5))
+    totals = windows(np.pad(x, spec)).sum(axis=(4, 5))
+    counts = windows(np.pad(np.ones((1, *x.shape[1:3], 1), x.dtype), spec)).sum(axis=(4, 5))
+    return totals / counts
+
+
+def global_average_pool(x):
+    """Average each feature map over all its positions: one number per channel.
+
+    Keras' ``GlobalAveragePooling2D``: it replaces ``Flatten`` before the
+    classifier, with no weights and an output that does not depend on H and W.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, H, W, C)
+        Batch of feature maps.
+
+    Returns
+    -------
+    ndarray, shape (N, C)
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 4-D.
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2)
+    >>> global_average_pool(x)
+    array([[3., 4.]])
+    """
+    return _check_4d(x, "x").mean(axis=(1, 2))
