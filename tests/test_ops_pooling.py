@@ -60,7 +60,8 @@ def test_same_average_excludes_padding_from_the_count():
     # 3x3 of ones, 2x2 windows, stride 2, "same": the last row/column of windows
     # overlap the padding; TensorFlow divides by the cells inside the input only.
     x = np.ones((1, 3, 3, 1))
-    np.testing.assert_array_equal(ops.pool2d(x, 2, padding="same", mode="avg"), np.ones((1, 2, 2, 1)))
+    pooled = ops.pool2d(x, 2, padding="same", mode="avg")
+    np.testing.assert_array_equal(pooled, np.ones((1, 2, 2, 1)))
 
 
 def test_same_max_pool_ignores_padding_of_negative_inputs():
