@@ -153,10 +153,12 @@ def parameter_table(model):
     lines = [[row.name, str(row.output_shape), row.formula, f"{row.count:,}"] for row in rows]
     header = ["layer", "output shape", "formula", "parameters"]
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(4)]
-    text = [
-        "   ".join([*(cell.ljust(w) for cell, w in zip(line[:3], widths)), line[3].rjust(widths[3])])
-        for line in [header, *lines]
-    ]
+
+    def join(cells):  # three left-aligned columns, the count right-aligned
+        left = [cell.ljust(width) for cell, width in zip(cells[:3], widths)]
+        return "   ".join([*left, cells[3].rjust(widths[3])])
+
+    text = [join(cells) for cells in [header, *lines]]
     total = f"{sum(row.count for row in rows):,}"
     label = "total (= model.count_params())"
     text.append(label + total.rjust(len(text[0]) - len(label)))
