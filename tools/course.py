@@ -225,12 +225,11 @@ def solved_submission(course_dir, assignment, override=None):
 
 
 def submit(course_dir, assignment, student, notebooks):
-    """Place a student's notebooks in ``submitted/`` and register the student."""
+    """Place a student's notebooks in ``submitted/`` (autograde registers the student)."""
     folder = Path(course_dir) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, notebook in notebooks.items():
         nbformat.write(notebook, folder / name)
-    nbgrader(course_dir, "db", "student", "add", student)
 
 
 @dataclass

@@ -35,8 +35,8 @@ def show_feature_maps(image, feature_maps, titles=None, columns=4, cmap="gray", 
     Examples
     --------
     >>> fig = show_feature_maps(np.eye(4), np.zeros((3, 3, 2)), titles=["a", "b"])
-    >>> len(fig.axes)
-    4
+    >>> [ax.get_title() for ax in fig.axes]
+    ['input', 'a', 'b']
     """
     image = np.asarray(image)
     feature_maps = np.asarray(feature_maps)
@@ -54,7 +54,7 @@ def show_feature_maps(image, feature_maps, titles=None, columns=4, cmap="gray", 
     rows = math.ceil(panels / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
     axes = axes.ravel()
-    axes[0].imshow(image if image.ndim == 3 else image, cmap=None if image.ndim == 3 else cmap)
+    axes[0].imshow(image, cmap=None if image.ndim == 3 else cmap)
     axes[0].set_title("input")
     for k in range(num_maps):
         axes[k + 1].imshow(feature_maps[..., k], cmap=cmap)
