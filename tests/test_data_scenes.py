@@ -73,7 +73,8 @@ def test_box_is_tight_around_the_shape_of_the_last_drawn_object():
     for image, (box,) in zip(images, boxes):
         x1, y1, x2, y2 = box.astype(int)
         centre_x, centre_y = (x1 + x2) // 2, (y1 + y2) // 2  # inside every shape
-        colour = np.median(image[centre_y - 1 : centre_y + 2, centre_x - 1 : centre_x + 2], axis=(0, 1))
+        around_centre = image[centre_y - 1 : centre_y + 2, centre_x - 1 : centre_x + 2]
+        colour = np.median(around_centre, axis=(0, 1))
         inside = np.abs(image[y1:y2, x1:x2] - colour).max(axis=-1) < 0.2  # noise has sd 0.03
         rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
         assert rows[0] == 0 and rows[-1] == y2 - y1 - 1

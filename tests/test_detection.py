@@ -126,7 +126,8 @@ def test_nms_ties_keep_lower_index_first():
 
 
 def test_nms_score_threshold_is_strict():
-    kept = detection.non_max_suppression([[0, 0, 1, 1], [5, 5, 6, 6]], [0.5, 0.6], score_threshold=0.5)
+    boxes = [[0, 0, 1, 1], [5, 5, 6, 6]]
+    kept = detection.non_max_suppression(boxes, [0.5, 0.6], score_threshold=0.5)
     np.testing.assert_array_equal(kept, [1])
 
 
@@ -161,7 +162,8 @@ def test_per_class_nms_lets_classes_overlap():
 @given(nms_cases(), st.data())
 def test_per_class_nms_equals_tensorflow_run_per_class(case, data):
     boxes, scores, iou_threshold, score_threshold, _ = case
-    classes = np.array(data.draw(st.lists(st.integers(0, 2), min_size=len(boxes), max_size=len(boxes))))
+    count = len(boxes)
+    classes = np.array(data.draw(st.lists(st.integers(0, 2), min_size=count, max_size=count)))
     expected = np.concatenate(
         [np.zeros(0, dtype=int)]
         + [
@@ -230,7 +232,8 @@ def test_encode_targets_rejects_bad_arguments(kwargs, match):
 def test_encode_then_decode_returns_the_boxes(data):
     grid_size, image_size = data.draw(st.sampled_from([(4, 64), (6, 96), (7, 448)]))
     cell = image_size // grid_size
-    cells = data.draw(st.lists(st.integers(0, grid_size**2 - 1), min_size=1, max_size=6, unique=True))
+    cell_index = st.integers(0, grid_size**2 - 1)
+    cells = data.draw(st.lists(cell_index, min_size=1, max_size=6, unique=True))
     boxes = []
     for index in cells:  # one object per cell: a random centre inside it, a random size
         row, col = divmod(index, grid_size)
@@ -239,9 +242,10 @@ def test_encode_then_decode_returns_the_boxes(data):
         w, h = data.draw(st.floats(2, image_size / 2)), data.draw(st.floats(2, image_size / 2))
         boxes.append([x, y, w, h])
     boxes = detection.xywh_to_corners(boxes)
-    labels = np.array(data.draw(st.lists(st.integers(0, 2), min_size=len(boxes), max_size=len(boxes))))
+    count = len(boxes)
+    labels = np.array(data.draw(st.lists(st.integers(0, 2), min_size=count, max_size=count)))
     target = detection.encode_targets(boxes, labels, grid_size, 2, 3, image_size)
-    decoded, scores, classes = detection.decode_predictions(target, 2, image_size, score_threshold=0.5)
+    decoded, scores, classes = detection.decode_predictions(target, 2, image_size, 0.5)
     order = np.argsort(cells)  # decode returns boxes in cell order
     np.testing.assert_allclose(decoded, boxes[order], atol=1e-9)
     np.testing.assert_array_equal(classes, labels[order])
@@ -273,7 +277,7 @@ def test_postprocess_removes_duplicate_boxes_of_a_class():
 
 # ---------------------------------------------------------------- YOLO loss
 def _one_cell(pred_boxes, truth=(0.5, 0.5, 0.5, 0.5), true_class=(1.0, 0.0), pred_class=(1.0, 0.0)):
-    """A 1x1 grid, B = len(pred_boxes), C = 2: return (y_true, y_pred) of shape (1, 1, 1, 5B + 2)."""
+    """A 1x1 grid, B = len(pred_boxes), C = 2: return y_true, y_pred of shape (1, 1, 1, 5B + 2)."""
     num_boxes = len(pred_boxes)
     y_true = np.zeros((1, 1, 1, 5 * num_boxes + 2))
     y_true[..., :5] = [*truth, 1.0]
@@ -374,6 +378,19 @@ def _truth_and_detections():
         ([[0, 0, 10, 10]], [0.3], [0]),  # class 0: .3 TP
     ]
     return truth, found
+
+
+def test_precision_recall_hand_case():
+    truth, found = _truth_and_detections()
+    precision, recall = detection.precision_recall(found, truth, label=0)
+    np.testing.assert_allclose(precision, [1, 1 / 2, 2 / 3, 2 / 4, 3 / 5])
+    np.testing.assert_allclose(recall, [1 / 3, 1 / 3, 2 / 3, 2 / 3, 1])
+
+
+def test_precision_recall_of_class_without_detections_is_empty():
+    truth, found = _truth_and_detections()
+    precision, recall = detection.precision_recall(found, truth, label=2)
+    assert precision.shape == recall.shape == (0,)
 
 
 def test_average_precision_per_class_hand_case():

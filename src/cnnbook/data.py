@@ -7,7 +7,7 @@ SHAPE_NAMES = ("ellipse", "rectangle", "triangle")
 
 
 def _shape_mask(shape, left, top, width, height):
-    """Return a filled shape as a boolean mask of the pixels under its box, and the box's first row and column."""
+    """Return a filled shape as a mask of the pixels under its box, and that box's top-left pixel."""
     row0, col0 = int(np.floor(top)), int(np.floor(left))
     rows, cols = np.mgrid[row0 : int(np.ceil(top + height)), col0 : int(np.ceil(left + width))]
     u = (cols + 0.5 - left) / width  # pixel centres, 0 to 1 across the box

@@ -582,8 +582,36 @@ def average_precision(recall, precision):
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
 
-def _class_precision_recall(predictions, ground_truth, label, iou_threshold):
-    """Precision and recall after each detection of class ``label``, best score first."""
+def precision_recall(predictions, ground_truth, label, iou_threshold=0.5):
+    """Return the precision and recall after each detection of one class, best score first.
+
+    The matching rule is that of :func:`average_precision_per_class`.
+
+    Parameters
+    ----------
+    predictions : sequence of (boxes, scores, classes)
+        Per image: ``boxes`` (K, 4) corners, ``scores`` (K,), ``classes`` (K,).
+    ground_truth : sequence of (boxes, labels)
+        Per image: ``boxes`` (M, 4) corners, ``labels`` (M,).
+    label : int
+        The class.
+    iou_threshold : float in [0, 1], default 0.5
+
+    Returns
+    -------
+    precision : ndarray, shape (D,)
+    recall : ndarray, shape (D,)
+        After each of the ``D`` detections of class ``label``; recall is 0
+        throughout when the class has no true box.
+
+    Examples
+    --------
+    >>> truth = [([[0, 0, 10, 10], [20, 0, 30, 10]], [0, 0])]
+    >>> found = [([[0, 0, 10, 10], [50, 50, 60, 60], [20, 0, 30, 9]], [0.9, 0.8, 0.7], [0, 0, 0])]
+    >>> precision_recall(found, truth, label=0)
+    (array([1.        , 0.5       , 0.66666667]), array([0.5, 0.5, 1. ]))
+    """
+    _check_fraction(iou_threshold, "iou_threshold")
     truths = [
         np.asarray(boxes, dtype=float).reshape(-1, 4)[np.asarray(labels) == label]
         for boxes, labels in ground_truth
@@ -649,7 +677,7 @@ def average_precision_per_class(predictions, ground_truth, iou_threshold=0.5):
     all_labels = [np.asarray(labels, dtype=int).reshape(-1) for _, labels in ground_truth]
     result = {}
     for label in np.unique(np.concatenate(all_labels + [np.zeros(0, dtype=int)])):
-        precision, recall = _class_precision_recall(predictions, ground_truth, label, iou_threshold)
+        precision, recall = precision_recall(predictions, ground_truth, label, iou_threshold)
         result[int(label)] = average_precision(recall, precision)
     return result
 
