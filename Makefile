@@ -64,7 +64,7 @@ bench: install
 lock: install
 	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
 	  echo "# Regenerate: make lock. Installed by: make install (pip install -r requirements.lock)."; \
-	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^cnnbook' ) > requirements.lock
+	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -E '^(cnnbook|pip)==' ) > requirements.lock
 
 clean:
 	rm -rf _build
