@@ -223,9 +223,15 @@ def train(num_train=4000, epochs=6, batch_size=32, learning_rate=2e-3, seed=0, w
         build_model(width=width), learning_rate,
         decay_steps=epochs * int(np.ceil(len(images) / batch_size)),
     )
+    # tf.data pipelines of whole tensors, shuffled by tf.data with the seed. (Keras's own
+    # pipeline for NumPy arrays maps over batches, and op determinism rewrites that map
+    # with a C++ warning on stderr.)
+    batches = tf.data.Dataset.from_tensor_slices((images, targets))
+    batches = batches.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    validation_batches = tf.data.Dataset.from_tensor_slices((val_images, val_targets))
     history = model.fit(
-        images, targets, batch_size=batch_size, epochs=epochs, shuffle=True,
-        validation_data=(val_images, val_targets), verbose=0,
+        batches.batch(batch_size), epochs=epochs, shuffle=False,
+        validation_data=validation_batches.batch(batch_size), verbose=0,
     )
     return model, {name: [float(v) for v in values] for name, values in history.history.items()}
 
@@ -246,7 +252,11 @@ def predict(model, images, score_threshold=0.2, iou_threshold=0.5, batch_size=64
     list of (boxes, scores, classes)
         One triple per image, as :func:`cnnbook.detection.postprocess` returns it.
     """
-    outputs = model.predict(images, batch_size=batch_size, verbose=0)
+    outputs = [  # direct calls: no tf.function to retrace for a last, smaller batch
+        np.asarray(model(images[start : start + batch_size], training=False))
+        for start in range(0, len(images), batch_size)
+    ]
+    outputs = np.concatenate(outputs) if outputs else np.zeros((0,) + model.output_shape[1:])
     return [
         detection.postprocess(output, NUM_BOXES, IMAGE_SIZE, score_threshold, iou_threshold)
         for output in outputs
