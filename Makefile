@@ -15,7 +15,6 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export CUDA_VISIBLE_DEVICES := -1
 export KERAS_BACKEND := tensorflow
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
@@ -43,7 +42,7 @@ book: install
 	@echo "open _build/html/index.html"
 
 test: install
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 # Unit tests of src/ only (seconds): no notebooks, no grading, no book.
 test-fast: install

@@ -15,7 +15,6 @@ for _name, _value in {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "CUDA_VISIBLE_DEVICES": "-1",
     "KERAS_BACKEND": "tensorflow",
-    "MPLBACKEND": "Agg",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }.items():
     os.environ.setdefault(_name, _value)
@@ -30,15 +29,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 def pytest_collectstart(collector):
     """nbval: never compare stderr (TensorFlow and Keras warnings vary between runs)."""
-    if collector.fspath and collector.fspath.ext == ".ipynb":
+    if getattr(collector, "path", None) is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("stderr",)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Keep each notebook's cells on one xdist worker, in order, and mark them slow."""
+    """Mark notebook cells slow (``--dist loadscope`` keeps a notebook on one worker)."""
     for item in items:
-        path = Path(str(item.fspath))
-        if path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.xdist_group(name=str(path.relative_to(ROOT))))
+        if Path(item.path).suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)

@@ -28,17 +28,19 @@ CASES = [
 ]
 
 
-def median_seconds(fn, repeats):
-    fn()  # warm-up
-    times = []
+def median_seconds(first, second, repeats):
+    """Median seconds of two functions, called alternately so both see the same load."""
+    first(), second()  # warm-up
+    times = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for fn, bucket in zip((first, second), times):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return float(np.median(times[0])), float(np.median(times[1]))
 
 
-def main(repeats=15):
+def main(repeats=21):
     rng = np.random.default_rng(0)
     print(f"numpy {np.__version__}, tensorflow {tf.__version__}, python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs\n")
@@ -50,8 +52,8 @@ def main(repeats=15):
         w = rng.normal(size=w_shape).astype(np.float32)
         b = rng.normal(size=w_shape[-1]).astype(np.float32)
         xt, wt, bt = tf.constant(x), tf.constant(w), tf.constant(b)
-        ours = median_seconds(lambda: ops.conv2d(x, w, b, stride=stride, padding=padding), repeats)
-        theirs = median_seconds(
+        ours, theirs = median_seconds(
+            lambda: ops.conv2d(x, w, b, stride=stride, padding=padding),
             lambda: tf.nn.bias_add(tf.nn.conv2d(xt, wt, stride, padding.upper()), bt).numpy(),
             repeats,
         )

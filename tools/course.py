@@ -38,7 +38,6 @@ KERNEL_ENV = {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "CUDA_VISIBLE_DEVICES": "-1",
     "KERAS_BACKEND": "tensorflow",
-    "MPLBACKEND": "Agg",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 
@@ -270,7 +269,7 @@ def execute(paths, timeout=900):
 
     os.environ.update(KERNEL_ENV)
     os.environ["PYTHONPATH"] = subprocess_env()["PYTHONPATH"]
-    for path in map(Path, paths):
+    for path in (Path(p).resolve() for p in paths):
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(
             notebook,

@@ -233,13 +233,13 @@ def conv2d(x, w, b=None, stride=1, padding="valid"):
     x, w, b, (sh, sw), pads = _check_conv_args(x, w, b, stride, padding)
     kh, kw, channels, filters = w.shape
     xp = np.pad(x, ((0, 0), *pads, (0, 0)), mode="constant")
-    # windows: a (N, H_out, W_out, C, kh, kw) view of xp, strided, then copied into rows
+    # windows: a (N, H_out, W_out, C, kh, kw) view of xp, strided; each window is then
+    # copied into one row ordered (kh, kw, C), so channels stay contiguous, as in w
     windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))
     windows = windows[:, ::sh, ::sw]
     n, out_h, out_w = windows.shape[:3]
-    # rows ordered (C, kh, kw) as the view lays them out; the kernels reordered to match
-    cols = windows.reshape(n * out_h * out_w, channels * kh * kw)
-    out = cols @ w.transpose(2, 0, 1, 3).reshape(channels * kh * kw, filters)
+    cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_h * out_w, kh * kw * channels)
+    out = cols @ w.reshape(kh * kw * channels, filters)
     if b is not None:
         out = out + b
     return out.reshape(n, out_h, out_w, filters)

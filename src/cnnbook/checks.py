@@ -1,0 +1,291 @@
+"""Checks for exercises: assertions whose messages teach, and that replaced NumPy cannot fool.
+
+The test cells of the exercises call these instead of ``assert np.allclose(...)``
+for two reasons.
+
+- **The message teaches.** A failed check says what is wrong (a shape, the
+  largest error and where it is, a wrong type) and adds a hint, but never prints
+  the expected array: the student learns where to look, not the answer.
+- **A replaced NumPy function changes nothing.** The NumPy functions used here
+  are bound to private module names when this module is imported, which an
+  exercise does in its first, locked cell, before any student code runs. A
+  notebook that later rebinds ``np.allclose``, ``np.abs`` or
+  ``np.testing.assert_allclose`` does not change what these checks accept.
+  :func:`forbidden` makes the references the tests compare with (``cnnbook.ops``,
+  ``tf.nn.conv2d``) unusable inside the student's function while it is checked.
+
+This stops the quick tricks, not a student set on rewriting the course's own
+modules from a notebook: the grader runs the tests in the student's kernel.
+
+Every check returns ``None`` when it passes and raises :class:`AssertionError`
+when it does not, so nbgrader scores the test cell that calls it.
+"""
+
+import contextlib
+
+import numpy as np
+
+# Bound once, at import: rebinding np.<name> afterwards does not reach these.
+_asarray = np.asarray
+_abs = np.abs
+_argmax = np.argmax
+_count_nonzero = np.count_nonzero
+_isfinite = np.isfinite
+_unravel_index = np.unravel_index
+_ndarray = np.ndarray
+_integer = np.integer
+_number = np.number
+_float64 = np.float64
+
+
+def _fail(message, hint):
+    """Raise AssertionError with ``message``, then ``: hint`` if there is one."""
+    raise AssertionError(f"{message}: {hint}" if hint else message)
+
+
+def _as_float_array(value, what):
+    """Return ``value`` as a float64 ndarray or raise an AssertionError naming ``what``."""
+    if value is None:
+        raise AssertionError(f"{what} is None: does the function end with `return`?")
+    try:
+        return _asarray(value, dtype=_float64)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{what} is not an array of numbers (got {type(value).__name__})"
+        ) from None
+
+
+def assert_shape(actual, expected, what, hint=""):
+    """Check that an array has the expected shape.
+
+    Parameters
+    ----------
+    actual : array_like
+        The student's result.
+    expected : tuple of int
+        The shape it must have.
+    what : str
+        What ``actual`` is, as the message should name it, e.g.
+        ``"conv_forward(A_prev, W, b, stride=2, pad=0)"``.
+    hint : str, optional
+        Where to look when the shapes differ.
+
+    Raises
+    ------
+    AssertionError
+        If the shapes differ; the message gives both shapes and the hint.
+
+    Examples
+    --------
+    >>> assert_shape(np.zeros((1, 2, 2, 8)), (1, 2, 2, 8), "the output")
+    >>> assert_shape(np.zeros((1, 3, 3, 8)), (1, 2, 2, 8), "the output",
+    ...              hint="check how stride shrinks the output")
+    Traceback (most recent call last):
+    AssertionError: the output has shape (1, 3, 3, 8), expected (1, 2, 2, 8): check how stride shrinks the output
+    """
+    if actual is None:
+        raise AssertionError(f"{what} is None: does the function end with `return`?")
+    shape = tuple(_asarray(actual).shape)
+    expected = tuple(int(n) for n in expected)
+    if shape != expected:
+        wanted = "a single number, shape ()" if expected == () else str(expected)
+        _fail(f"{what} has shape {shape}, expected {wanted}", hint)
+
+
+def assert_close(actual, expected, what, hint="", atol=1e-5):
+    """Check that an array equals the expected one within an absolute tolerance.
+
+    The shapes must match exactly (no broadcasting). The message on failure gives
+    the largest absolute error, where it is and how many values are off, never
+    the expected values.
+
+    Parameters
+    ----------
+    actual : array_like
+        The student's result (a number is a 0-d array).
+    expected : array_like
+        The reference, computed by code the student did not write.
+    what : str
+        What ``actual`` is, as the message should name it.
+    hint : str, optional
+        Where to look when the values differ.
+    atol : float, default 1e-5
+        Largest absolute difference accepted at any position.
+
+    Raises
+    ------
+    AssertionError
+        If ``actual`` is None, not numeric, of another shape, not finite, or
+        farther than ``atol`` from ``expected`` anywhere.
+    ValueError
+        If ``atol`` is negative.
+
+    Examples
+    --------
+    >>> assert_close([1.0, 2.0], [1.0, 2.000001], "z")
+    >>> assert_close(3.5, 2.0, "z")
+    Traceback (most recent call last):
+    AssertionError: z is off by 1.5
+    >>> assert_close([[1.0, 2.0], [3.0, 4.5]], [[1.0, 2.0], [3.0, 4.0]], "z",
+    ...              hint="did you add the bias?")
+    Traceback (most recent call last):
+    AssertionError: z is off by up to 0.5 (at index (1, 1); 1 of 4 values differ by more than 1e-05): did you add the bias?
+    """
+    if not atol >= 0:
+        raise ValueError(f"atol must be a non-negative number, got {atol!r}")
+    actual = _as_float_array(actual, what)
+    expected = _asarray(expected, dtype=_float64)
+    assert_shape(actual, expected.shape, what, hint)
+    finite = _isfinite(actual)
+    if not finite.all():
+        where = f" (at index {_index(~finite)})" if actual.ndim else ""
+        _fail(f"{what} contains NaN or infinity{where}", hint)
+    error = _abs(actual - expected)
+    worst = float(error.max()) if error.size else 0.0
+    if worst <= atol:
+        return
+    if actual.ndim == 0:
+        _fail(f"{what} is off by {worst:.3g}", hint)
+    wrong = int(_count_nonzero(error > atol))
+    detail = f"at index {_index(error)}; {wrong} of {error.size} values differ by more than {atol:g}"
+    _fail(f"{what} is off by up to {worst:.3g} ({detail})", hint)
+
+
+def _index(score):
+    """Return the index, a tuple of ints, of the largest entry of ``score``."""
+    flat = int(_argmax(score))
+    return tuple(int(i) for i in _unravel_index(flat, score.shape))
+
+
+def assert_number(actual, what, hint="", integer=False):
+    """Check that a value is one real number (or one integer), not an array.
+
+    Parameters
+    ----------
+    actual : object
+        The student's result.
+    what : str
+        What ``actual`` is, as the message should name it.
+    hint : str, optional
+        Where to look when it is not.
+    integer : bool, default False
+        Require an integer (``int`` or a NumPy integer); ``3.0`` is then rejected.
+
+    Raises
+    ------
+    AssertionError
+        If ``actual`` is an array, a bool, not a number, or not an integer when
+        ``integer`` is True.
+
+    Examples
+    --------
+    >>> assert_number(2.5, "z")
+    >>> assert_number(np.array([2.5, 1.0]), "z", hint="sum over every axis")
+    Traceback (most recent call last):
+    AssertionError: z is an array of shape (2,), expected a single number: sum over every axis
+    >>> assert_number(np.array(2.5), "z")
+    Traceback (most recent call last):
+    AssertionError: z is a 0-d array, expected a plain number: float(...) turns it into one
+    >>> assert_number(3.0, "n_H", integer=True)
+    Traceback (most recent call last):
+    AssertionError: n_H is 3.0 (float), expected an int
+    """
+    if isinstance(actual, _ndarray) and actual.ndim == 0:
+        raise AssertionError(
+            f"{what} is a 0-d array, expected a plain number: float(...) turns it into one"
+        )
+    if isinstance(actual, _ndarray):
+        _fail(f"{what} is an array of shape {actual.shape}, expected a single number", hint)
+    is_number = isinstance(actual, (int, float, _number)) and not isinstance(actual, bool)
+    if not is_number or (integer and not isinstance(actual, (int, _integer))):
+        kind = "an int" if integer else "a single number"
+        _fail(f"{what} is {actual!r} ({type(actual).__name__}), expected {kind}", hint)
+
+
+def assert_equal(actual, expected, what, hint=""):
+    """Check that a small value (an int, a tuple, a word) equals the expected one.
+
+    Use it where showing the expected value teaches and gives nothing away,
+    such as the size of an output.
+
+    Parameters
+    ----------
+    actual : object
+        The student's result.
+    expected : object
+        The value it must equal.
+    what : str
+        What ``actual`` is, as the message should name it.
+    hint : str, optional
+        Where to look when they differ.
+
+    Raises
+    ------
+    AssertionError
+        If ``actual != expected``; the message gives both.
+
+    Examples
+    --------
+    >>> assert_equal(3, 3, "conv_output_size(5, 3, 1, 'valid')")
+    >>> assert_equal(2, 3, "conv_output_size(5, 3, 2, 'same')", hint="round up")
+    Traceback (most recent call last):
+    AssertionError: conv_output_size(5, 3, 2, 'same') is 2, expected 3: round up
+    """
+    try:
+        same = bool(actual == expected)
+    except (TypeError, ValueError):  # e.g. an array of several values against an int
+        same = False
+    if not same:
+        _fail(f"{what} is {actual!r}, expected {expected!r}", hint)
+
+
+@contextlib.contextmanager
+def forbidden(module, names, label=None):
+    """Make calls to ``module.<name>`` fail while the block runs, then restore them.
+
+    Tests wrap the call of the student's function in it, so that an answer
+    which calls the very reference it is compared with fails with a clear
+    message instead of passing.
+
+    Parameters
+    ----------
+    module : module
+        Where the functions live, e.g. ``cnnbook.ops`` or ``tf.nn``.
+    names : sequence of str
+        Names of the functions to block.
+    label : str, optional
+        How the message spells the module (default ``module.__name__``).
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> import math
+    >>> with forbidden(math, ["sqrt"]):
+    ...     math.sqrt(4.0)
+    Traceback (most recent call last):
+    AssertionError: your code calls math.sqrt, which the tests compare it with: write the computation yourself
+    >>> math.sqrt(4.0)
+    2.0
+    """
+    label = label or module.__name__
+    saved = {name: getattr(module, name) for name in names}
+
+    def blocker(name):
+        def blocked(*args, **kwargs):
+            raise AssertionError(
+                f"your code calls {label}.{name}, which the tests compare it with: "
+                "write the computation yourself"
+            )
+
+        return blocked
+
+    try:
+        for name in names:
+            setattr(module, name, blocker(name))
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(module, name, function)

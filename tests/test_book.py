@@ -1,0 +1,53 @@
+"""The book builds with warnings as errors and publishes chapters, never solutions."""
+
+import re
+import subprocess
+
+import pytest
+
+import course
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [str(course.BIN / "jupyter-book"), "build", str(course.ROOT), "-W", "--keep-going",
+         "--path-output", str(out)],
+        env=course.subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return out / "_build" / "html"
+
+
+def test_book_has_a_front_page(html):
+    assert (html / "index.html").exists()
+    assert "Convolutional Neural Networks" in (html / "book" / "intro.html").read_text()
+
+
+@pytest.mark.parametrize("chapter", course.chapters(), ids=lambda p: p.stem)
+def test_every_chapter_renders_with_its_figures(html, chapter):
+    page = html / "book" / f"{chapter.stem}.html"
+    assert page.exists(), f"{chapter.name} is not in the book"
+    text = page.read_text()
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*\.png\"", text)) >= 1, "no figure rendered"
+    assert "cell_output" in text
+
+
+@pytest.mark.parametrize("chapter", course.chapters(), ids=lambda p: p.stem)
+def test_every_chapter_offers_its_exercise_for_download(html, chapter):
+    text = (html / "book" / f"{chapter.stem}.html").read_text()
+    assert re.search(rf'href="[^"]*_downloads/[^"]*/{chapter.stem}\.ipynb"', text)
+
+
+def test_no_solution_or_hidden_test_is_published(html):
+    for page in html.rglob("*"):
+        if page.is_file() and page.suffix in (".html", ".ipynb", ".txt", ".js"):
+            text = page.read_text(errors="ignore")
+            for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
+                assert marker not in text, f"{page.relative_to(html)} contains {marker!r}"

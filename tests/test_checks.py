@@ -1,0 +1,211 @@
+"""Tests of cnnbook.checks: the assertions that exercises' test cells call."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from cnnbook import checks
+
+
+# ------------------------------------------------------------------ assert_shape
+def test_assert_shape_passes_on_equal_shapes():
+    assert checks.assert_shape(np.zeros((2, 3)), (2, 3), "x") is None
+
+
+def test_assert_shape_message_gives_both_shapes_and_hint():
+    with pytest.raises(AssertionError) as error:
+        checks.assert_shape(np.zeros((1, 3, 3, 8)), (1, 2, 2, 8), "the output", hint="stride")
+    assert str(error.value) == "the output has shape (1, 3, 3, 8), expected (1, 2, 2, 8): stride"
+
+
+def test_assert_shape_reports_none_as_missing_return():
+    with pytest.raises(AssertionError, match="is None: does the function end with `return`"):
+        checks.assert_shape(None, (2,), "x")
+
+
+# ------------------------------------------------------------------ assert_close
+def test_assert_close_passes_within_atol():
+    checks.assert_close(np.ones((2, 2)) + 0.9e-5, np.ones((2, 2)), "z", atol=1e-5)
+
+
+def test_assert_close_fails_beyond_atol():
+    with pytest.raises(AssertionError, match="off by up to 2e-05"):
+        checks.assert_close(np.ones((2, 2)) + 2e-5, np.ones((2, 2)), "z", atol=1e-5)
+
+
+def test_assert_close_message_gives_error_index_count_and_hint():
+    expected = np.arange(6.0).reshape(2, 3)
+    actual = expected.copy()
+    actual[1, 2] += 0.25
+    actual[0, 0] -= 0.5
+    with pytest.raises(AssertionError) as error:
+        checks.assert_close(actual, expected, "Z", hint="check the bias")
+    assert str(error.value) == (
+        "Z is off by up to 0.5 (at index (0, 0); 2 of 6 values differ by more than 1e-05)"
+        ": check the bias"
+    )
+
+
+def test_assert_close_message_never_shows_expected_values():
+    expected = np.array([[123.456, 789.012]])
+    with pytest.raises(AssertionError) as error:
+        checks.assert_close(np.zeros((1, 2)), expected, "Z")
+    assert "123.4" not in str(error.value) and "789.0" not in str(error.value)
+
+
+def test_assert_close_rejects_negative_atol():
+    with pytest.raises(ValueError, match="atol must be a non-negative number"):
+        checks.assert_close([1.0], [1.0], "z", atol=-1e-5)
+
+
+def test_assert_close_rejects_shape_that_would_broadcast():
+    with pytest.raises(AssertionError, match=re.escape("has shape (1,), expected (3,)")):
+        checks.assert_close([1.0], [1.0, 1.0, 1.0], "z")
+
+
+def test_assert_close_reports_none_as_missing_return():
+    with pytest.raises(AssertionError, match="is None: does the function end with `return`"):
+        checks.assert_close(None, [1.0], "z")
+
+
+def test_assert_close_rejects_non_numeric_result():
+    with pytest.raises(AssertionError, match="not an array of numbers"):
+        checks.assert_close({"a": 1}, [1.0], "z")
+
+
+def test_assert_close_rejects_nan_with_its_index():
+    with pytest.raises(AssertionError, match=re.escape("NaN or infinity (at index (1,))")):
+        checks.assert_close([0.0, np.nan], [0.0, 0.0], "z")
+
+
+def test_assert_close_message_for_a_number_gives_its_error_only():
+    with pytest.raises(AssertionError) as error:
+        checks.assert_close(3.0, 2.0, "z", hint="add the bias once")
+    assert str(error.value) == "z is off by 1: add the bias once"
+
+
+def test_assert_close_array_where_a_number_is_expected_says_so():
+    with pytest.raises(AssertionError, match=re.escape("expected a single number, shape ()")):
+        checks.assert_close([1.0, 2.0], 3.0, "z")
+
+
+def test_assert_close_still_fails_after_numpy_checks_are_replaced(monkeypatch):
+    # What a student might write in a notebook cell to make every test pass.
+    always_true = lambda *args, **kwargs: True  # noqa: E731
+    monkeypatch.setattr(np, "allclose", always_true)
+    monkeypatch.setattr(np, "isclose", always_true)
+    monkeypatch.setattr(np, "array_equal", always_true)
+    monkeypatch.setattr(np, "abs", lambda x: 0 * x)
+    monkeypatch.setattr(np, "max", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *args, **kwargs: None)
+    monkeypatch.setattr(np.testing, "assert_array_almost_equal", lambda *args, **kwargs: None)
+    assert np.allclose(1, 2)  # the replacement is in force
+    with pytest.raises(AssertionError, match="off by up to 1"):
+        checks.assert_close(np.ones(3), np.zeros(3), "z")
+    # monkeypatch restores every replaced function when the test ends
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    expected=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=4, max_side=5),
+        elements=st.floats(-100, 100),
+    ),
+    position=st.integers(min_value=0),
+    offset=st.floats(1e-3, 10),
+)
+def test_assert_close_reports_the_largest_error_and_its_index(expected, position, offset):
+    position %= expected.size
+    actual = expected.copy()
+    actual.flat[position] += offset
+    index = tuple(int(i) for i in np.unravel_index(position, expected.shape))
+    with pytest.raises(AssertionError) as error:
+        checks.assert_close(actual, expected, "z", atol=1e-5)
+    reported = float(re.search(r"off by up to (\S+)", str(error.value)).group(1))
+    assert math.isclose(reported, offset, rel_tol=1e-2)
+    assert f"at index {index}" in str(error.value)
+
+
+# ----------------------------------------------------------------- assert_number
+@pytest.mark.parametrize("value", [2.5, 3, np.float64(2.5), np.float32(1.0), np.int64(4)])
+def test_assert_number_accepts_python_and_numpy_scalars(value):
+    checks.assert_number(value, "z")
+
+
+def test_assert_number_rejects_an_array_and_names_its_shape():
+    with pytest.raises(AssertionError, match=re.escape("array of shape (3,), expected a single")):
+        checks.assert_number(np.ones(3), "z")
+
+
+def test_assert_number_rejects_a_zero_d_array_and_says_how_to_convert_it():
+    with pytest.raises(AssertionError, match=re.escape("is a 0-d array, expected a plain number")):
+        checks.assert_number(np.array(1.0), "z")
+
+
+@pytest.mark.parametrize("value", [True, None, "3", [1.0]])
+def test_assert_number_rejects_non_numbers(value):
+    with pytest.raises(AssertionError, match="expected a single number"):
+        checks.assert_number(value, "z")
+
+
+def test_assert_number_integer_rejects_a_float_of_integral_value():
+    with pytest.raises(AssertionError, match=re.escape("n is 3.0 (float), expected an int")):
+        checks.assert_number(3.0, "n", integer=True)
+
+
+@pytest.mark.parametrize("value", [3, np.int32(3)])
+def test_assert_number_integer_accepts_python_and_numpy_ints(value):
+    checks.assert_number(value, "n", integer=True)
+
+
+# ------------------------------------------------------------------ assert_equal
+def test_assert_equal_passes_on_equal_tuples():
+    checks.assert_equal((1, 2, 2, 3), (1, 2, 2, 3), "shape")
+
+
+def test_assert_equal_message_gives_both_values_and_hint():
+    with pytest.raises(AssertionError) as error:
+        checks.assert_equal(2, 3, "size", hint="round up")
+    assert str(error.value) == "size is 2, expected 3: round up"
+
+
+def test_assert_equal_treats_an_array_of_several_values_as_different():
+    with pytest.raises(AssertionError, match="expected 3"):
+        checks.assert_equal(np.array([3, 3]), 3, "size")
+
+
+# --------------------------------------------------------------------- forbidden
+def test_forbidden_blocks_calls_inside_the_block():
+    with checks.forbidden(math, ["sqrt"]), pytest.raises(AssertionError, match="math.sqrt"):
+        math.sqrt(4.0)
+
+
+def test_forbidden_message_uses_the_label():
+    with checks.forbidden(math, ["sqrt"], label="m"), pytest.raises(AssertionError) as error:
+        math.sqrt(4.0)
+    assert str(error.value).startswith("your code calls m.sqrt,")
+
+
+def test_forbidden_restores_the_functions_after_an_error():
+    original = math.sqrt
+    with pytest.raises(ZeroDivisionError), checks.forbidden(math, ["sqrt", "exp"]):
+        1 / 0
+    assert math.sqrt is original and math.exp(0.0) == 1.0
+
+
+def test_forbidden_blocks_a_reference_used_inside_another_function():
+    from cnnbook import ops
+
+    def student_zero_pad(x, pad):
+        return ops.zero_pad(x, pad)
+
+    with checks.forbidden(ops, ["zero_pad"], label="ops"), pytest.raises(
+        AssertionError, match="calls ops.zero_pad"
+    ):
+        student_zero_pad(np.zeros((1, 2, 2, 1)), 1)
