@@ -112,9 +112,23 @@ def box_area(boxes):
     >>> box_area([[0, 0, 4, 2], [5, 5, 3, 9]])
     array([8., 0.])
     """
-    boxes = _check_boxes(boxes)
-    size = np.clip(boxes[:, 2:] - boxes[:, :2], 0, None)
-    return size[:, 0] * size[:, 1]
+    return _area(_check_boxes(boxes))
+
+
+def _area(boxes):
+    """Areas of corner boxes along the last axis, negative sides counted as 0 (no checks)."""
+    size = np.maximum(boxes[..., 2:] - boxes[..., :2], 0)
+    return size[..., 0] * size[..., 1]
+
+
+def _iou(boxes_a, boxes_b):
+    """IoU of corner boxes that broadcast against each other along the last axis (no checks)."""
+    top_left = np.maximum(boxes_a[..., :2], boxes_b[..., :2])
+    bottom_right = np.minimum(boxes_a[..., 2:], boxes_b[..., 2:])
+    overlap = np.maximum(bottom_right - top_left, 0)
+    intersection = overlap[..., 0] * overlap[..., 1]
+    union = _area(boxes_a) + _area(boxes_b) - intersection
+    return np.divide(intersection, union, out=np.zeros_like(intersection), where=union > 0)
 
 
 def iou(boxes_a, boxes_b):
@@ -148,12 +162,7 @@ def iou(boxes_a, boxes_b):
     """
     boxes_a = _check_boxes(boxes_a, "boxes_a")
     boxes_b = _check_boxes(boxes_b, "boxes_b")
-    top_left = np.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
-    bottom_right = np.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
-    overlap = np.clip(bottom_right - top_left, 0, None)
-    intersection = overlap[..., 0] * overlap[..., 1]
-    union = box_area(boxes_a)[:, None] + box_area(boxes_b)[None, :] - intersection
-    return np.divide(intersection, union, out=np.zeros_like(intersection), where=union > 0)
+    return _iou(boxes_a[:, None, :], boxes_b[None, :, :])
 
 
 # ---------------------------------------------------------------------- NMS
@@ -165,7 +174,8 @@ def non_max_suppression(
     Greedy, as :func:`tf.image.non_max_suppression`: drop boxes whose score is
     not above ``score_threshold``; then, best score first (ties: lower index
     first), keep a box and remove the remaining boxes whose IoU with it is above
-    ``iou_threshold``; repeat.
+    ``iou_threshold``; repeat. All pairwise IoUs are computed at once, which is
+    fast for the few hundred boxes of one image (memory grows as ``N**2``).
 
     Parameters
     ----------
@@ -203,15 +213,16 @@ def non_max_suppression(
     if max_outputs is not None and max_outputs < 0:
         raise ValueError(f"max_outputs must be None or >= 0, got {max_outputs!r}")
     limit = len(boxes) if max_outputs is None else max_outputs
-    order = np.argsort(-scores, kind="stable")
+    order = np.argsort(-scores, kind="stable")  # best first
     order = order[scores[order] > score_threshold]
-    overlaps = iou(boxes[order], boxes[order])
+    ranked = boxes[order]
+    overlaps = _iou(ranked[:, None, :], ranked[None, :, :])  # every pair at once
     alive = np.ones(len(order), dtype=bool)
     kept = []
     for rank in range(len(order)):
         if len(kept) == limit:
             break
-        if alive[rank]:
+        if alive[rank]:  # the best box not yet removed: keep it, remove its duplicates
             kept.append(order[rank])
             alive &= overlaps[rank] <= iou_threshold
     return np.array(kept, dtype=int)
