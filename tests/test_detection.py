@@ -344,6 +344,17 @@ def test_yolo_loss_is_the_sum_of_its_terms_per_image():
     np.testing.assert_allclose(total, sum(np.asarray(t) for t in terms.values()), rtol=1e-6)
 
 
+@pytest.mark.parametrize("pred_shape", [(1, 2, 2, 12), (1, 3, 3, 13)])
+def test_yolo_loss_rejects_mismatched_shapes(pred_shape):
+    with pytest.raises(ValueError, match="y_true and y_pred must both have shape"):
+        detection.yolo_loss(np.zeros((1, 2, 2, 13)), np.zeros(pred_shape), num_boxes=2)
+
+
+def test_yolo_loss_rejects_output_without_class_channels():
+    with pytest.raises(ValueError, match="C >= 1"):
+        detection.yolo_loss(np.zeros((1, 2, 2, 10)), np.zeros((1, 2, 2, 10)), num_boxes=2)
+
+
 def test_yolo_loss_gradient_is_finite_for_zero_width_predictions():
     y_true, y_pred = _one_cell([[0.5, 0.5, 0.0, 0.0, 0.5]])
     y_pred = tf.Variable(y_pred, dtype=tf.float32)

@@ -499,6 +499,11 @@ def yolo_loss_terms(y_true, y_pred, num_boxes, lambda_coord=5.0, lambda_noobj=0.
     y_pred = ops.convert_to_tensor(y_pred, dtype="float32")
     grid_size = y_true.shape[1]
     split = num_boxes * BOX_FIELDS
+    if tuple(y_true.shape[1:]) != tuple(y_pred.shape[1:]) or y_true.shape[-1] <= split:
+        raise ValueError(
+            f"y_true and y_pred must both have shape (N, S, S, {num_boxes}*5 + C) with C >= 1, "
+            f"got {tuple(y_true.shape)} and {tuple(y_pred.shape)}"
+        )
     pred = ops.reshape(y_pred[..., :split], (-1, grid_size, grid_size, num_boxes, BOX_FIELDS))
     truth = y_true[..., None, 0:4]  # (N, S, S, 1, 4), broadcast over the B predictions
     has_object = y_true[..., 4]  # (N, S, S)
