@@ -46,7 +46,7 @@ test: install
 
 # Unit tests of src/ only (seconds): no notebooks, no grading, no book.
 test-fast: install
-	$(BIN)/python -m pytest src tests -m "not slow" -p no:nbval
+	$(BIN)/python -m pytest src tests -m "not slow" -o addopts="-p no:cacheprovider --doctest-modules"
 
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=exercises
