@@ -59,6 +59,7 @@ notebooks: install
 
 bench: install
 	$(BIN)/python bench/bench_conv2d.py
+	$(BIN)/python bench/bench_detector.py
 
 lock: install
 	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
