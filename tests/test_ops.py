@@ -228,3 +228,16 @@ def test_conv2d_rejects_bad_arguments(kwargs, match):
 def test_kernel_fits_once_padded():
     # a 3x3 kernel on a 2x2 input is fine with one zero on each side
     assert ops.conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1)), padding=1).shape == (1, 2, 2, 1)
+
+
+def test_conv_multiply_adds_counts_one_dot_product_per_output():
+    x = np.ones((1, 6, 7, 2))
+    w = np.ones((3, 2, 2, 4))
+    out = ops.conv2d(x, w)
+    # with all-ones inputs every output is the number of products it summed
+    assert ops.conv_multiply_adds(out.shape[1:3], (3, 2), 2, 4) == out.sum()
+
+
+def test_conv_multiply_adds_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="output_hw"):
+        ops.conv_multiply_adds((0, 4), 3, 1, 1)

@@ -439,3 +439,37 @@ def global_average_pool(x):
     array([[3., 4.]])
     """
     return _check_4d(x, "x").mean(axis=(1, 2))
+
+
+def conv_multiply_adds(output_hw, kernel_size, in_channels, filters):
+    """Count the multiply-adds of one convolutional layer's forward pass.
+
+    Each of the ``H_out * W_out * K`` outputs is a dot product of ``f*f*C``
+    weights with a window: ``H_out * W_out * f * f * C * K`` multiply-adds (the
+    bias adds are not counted).
+
+    Parameters
+    ----------
+    output_hw : (int, int)
+        Output height and width.
+    kernel_size : int or (int, int)
+        Kernel height and width.
+    in_channels : int
+        Channels ``C`` of the input.
+    filters : int
+        Number of kernels ``K``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> conv_multiply_adds((26, 26), 3, 32, 64)
+    12460032
+    """
+    out_h, out_w = _pair(output_hw, "output_hw")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    (in_channels,) = _pair(in_channels, "in_channels")[:1]
+    (filters,) = _pair(filters, "filters")[:1]
+    return out_h * out_w * kh * kw * in_channels * filters
