@@ -6,6 +6,7 @@ release with `make exercises`; never edit `exercises/` by hand.
 """
 
 import os
+import sys
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -21,3 +22,13 @@ c.Execute.timeout = 120
 
 # Test cells a student deleted are put back from the gradebook, so they still count.
 c.OverwriteCells.add_missing_cells = True
+
+# Plugins (tools/nbgrader_plugins.py): before each test cell, restore numpy, cnnbook and
+# TensorFlow as they were before any student code ran (monkey-patching gains nothing);
+# keep the points earned before a cell that kills the kernel; cap each cell's output at
+# 100 kB; and keep hidden tests' code out of the feedback.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+from nbgrader_plugins import configure  # noqa: E402
+
+configure(c)
+c.CapOutput.max_chars = 100_000

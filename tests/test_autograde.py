@@ -11,7 +11,6 @@ keeps on one pytest-xdist worker while the other grades other assignments or
 runs notebooks.
 """
 
-import nbformat
 import pytest
 
 import course
@@ -27,20 +26,9 @@ def graded(tmp_path_factory):
     def grade(assignment):
         if assignment not in cache:
             course_dir = course.make_course(tmp_path_factory.mktemp(assignment), [assignment])
-            release = {
-                name: nbformat.read(path, as_version=4)
-                for name, path in course.release_notebooks(course_dir, assignment).items()
-            }
-            course.submit(course_dir, assignment, "solution",
-                          course.solved_submission(course_dir, assignment))
-            course.submit(course_dir, assignment, "release", release)
-            wrongs = {}
-            for version in course.wrong_versions(assignment):
-                student = f"wrong-{version.name}"
-                wrongs[student] = version
-                override = {version.grade_id: version.source}
-                course.submit(course_dir, assignment, student,
-                              course.solved_submission(course_dir, assignment, override))
+            students, wrongs = course.reference_class(assignment, course_dir)
+            for student, notebooks in students.items():
+                course.submit(course_dir, assignment, student, notebooks)
             cache[assignment] = (course.autograde(course_dir, assignment), wrongs)
         return cache[assignment]
 

@@ -89,27 +89,39 @@ def nbgrader(course_dir, *args, check=True, timeout=None):
     return result
 
 
+# A temporary course: the course's own nbgrader_config.py (timeouts, plugins), with
+# nbgrader's default folder names under another root.
 COURSE_CONFIG = """\
 c = get_config()
+load_subconfig({config!r})
 c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = "cnn-course"
-c.Execute.timeout = {timeout}
-c.OverwriteCells.add_missing_cells = True
-"""
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.db_url = "sqlite:///" + {db!r}
+{extra}"""
 
 
-def make_course(course_dir, assignment_names, timeout=120):
+def write_course_config(course_dir, timeout=None):
+    """Write a course's nbgrader_config.py (its root and its own SQLite gradebook)."""
+    course_dir = Path(course_dir).resolve()
+    course_dir.mkdir(parents=True, exist_ok=True)
+    extra = "" if timeout is None else f"c.Execute.timeout = {int(timeout)}\n"
+    (course_dir / "nbgrader_config.py").write_text(COURSE_CONFIG.format(
+        config=str(ROOT / "nbgrader_config.py"), root=str(course_dir),
+        db=str(course_dir / "gradebook.db"), extra=extra,
+    ))
+    return course_dir
+
+
+def make_course(course_dir, assignment_names, timeout=None):
     """Set up an nbgrader course in ``course_dir`` with the given assignments released.
 
     Copies each ``solutions/<assignment>`` into the course's ``source/`` and runs
     ``nbgrader generate_assignment``, which records the assignment, its cells and
-    their checksums in the course's gradebook.
+    their checksums in the course's gradebook. ``timeout`` (seconds per cell)
+    overrides ``Execute.timeout`` of the course's ``nbgrader_config.py``.
     """
-    course_dir = Path(course_dir)
-    course_dir.mkdir(parents=True, exist_ok=True)
-    (course_dir / "nbgrader_config.py").write_text(
-        COURSE_CONFIG.format(root=str(course_dir), timeout=timeout)
-    )
+    course_dir = write_course_config(course_dir, timeout)
     for name in assignment_names:
         dest = course_dir / "source" / name
         if dest.exists():
@@ -120,8 +132,12 @@ def make_course(course_dir, assignment_names, timeout=120):
 
 
 def release_notebooks(course_dir, assignment):
-    """Return {notebook file name: path} of an assignment's release in a course."""
-    return {p.name: p for p in sorted((Path(course_dir) / "release" / assignment).glob("*.ipynb"))}
+    """Return {notebook file name: path} of an assignment's release in a course.
+
+    With ``course_dir`` None, the release is the committed one in exercises/.
+    """
+    folder = EXERCISES if course_dir is None else Path(course_dir) / "release"
+    return {p.name: p for p in sorted((folder / assignment).glob("*.ipynb"))}
 
 
 def generate(assignment_names=None, dest=EXERCISES):
@@ -221,6 +237,28 @@ def solved_submission(course_dir, assignment, override=None):
         ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
         submission[name] = fill_cells(notebook, {k: v for k, v in sources.items() if k in ids})
     return submission
+
+
+def reference_class(assignment, course_dir=None):
+    """Return ({student: {notebook name: notebook}}, {student: WrongVersion}).
+
+    The class every assignment is checked against: ``solution`` (every solution
+    cell filled in), ``release`` (untouched) and one ``wrong-<name>`` student per
+    kept wrong implementation. The release comes from ``course_dir`` or, if None,
+    from exercises/.
+    """
+    students = {
+        "solution": solved_submission(course_dir, assignment),
+        "release": {name: nbformat.read(path, as_version=4)
+                    for name, path in release_notebooks(course_dir, assignment).items()},
+    }
+    wrongs = {}
+    for version in wrong_versions(assignment):
+        student = f"wrong-{version.name}"
+        wrongs[student] = version
+        students[student] = solved_submission(course_dir, assignment,
+                                              {version.grade_id: version.source})
+    return students, wrongs
 
 
 def submit(course_dir, assignment, student, notebooks):

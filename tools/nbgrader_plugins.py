@@ -1,0 +1,233 @@
+"""nbgrader plugins that make autograding robust to bad and dishonest submissions.
+
+Loaded by ``nbgrader_config.py`` (the course's own and every temporary course
+built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
+
+``GuardedExecute`` (replaces nbgrader's ``Execute``)
+    * Before the first cell a student can edit runs, it snapshots the modules the
+      tests rely on (``numpy``, ``cnnbook``, TensorFlow's public API, ``builtins``)
+      and the notebook's names bound to modules (``np``, ``tf``, ``checks``,
+      ``ops``...). Before every test cell it puts them back, so
+      ``np.allclose = lambda *a, **k: True``, ``np.testing.assert_allclose = ...``,
+      ``checks.assert_close = ...``, ``ops.conv2d = my_conv`` or ``np = Fake()``
+      in a solution cell gain nothing: the test cell runs against the originals.
+    * A cell that kills the kernel (``os._exit``, ``exit()``, a crash) or cannot be
+      interrupted after a timeout no longer loses the whole submission: the cell
+      gets an error output saying what happened, later cells are marked as not
+      run (so their tests score 0), and the points earned before are kept.
+
+``CapOutput``
+    nbgrader's ``LimitOutput`` counts lines only: one ``print`` of 100 MB is one
+    line. This caps every cell's text output at ``max_chars`` characters.
+
+``HideHiddenTests`` (feedback only)
+    nbgrader puts the hidden tests back into the autograded notebook, and
+    ``generate_feedback`` would show them. This removes their code from the
+    feedback and shortens the traceback of a cell with hidden tests to its last
+    line: the student reads the check's message, not the hidden test's code.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, List, Unicode
+
+# -------------------------------------------------------------------- the guard
+# Code run in the kernel: it stores a restore function under a name drawn at
+# random for each notebook, so a submission cannot know it in advance.
+_SNAPSHOT_CODE = r'''
+def _cnnbook_make_guard(prefixes, namespace):
+    import builtins
+    import sys
+    import types
+
+    def protected():
+        for name, module in list(sys.modules.items()):
+            if isinstance(module, types.ModuleType) and (
+                name == "builtins" or any(name == p or name.startswith(p + ".") for p in prefixes)
+            ):
+                yield name, module
+
+    modules = {name: (module, dict(vars(module))) for name, module in protected()}
+    bound = {k: v for k, v in namespace.items()
+             if isinstance(v, types.ModuleType) and not k.startswith("_")}
+    restore_items = dict.items
+    dict_get = dict.get
+    dict_setitem = dict.__setitem__
+
+    def restore():
+        for name, (module, saved) in modules.items():
+            dict_setitem(sys.modules, name, module)
+            current = vars(module)
+            for key, value in restore_items(saved):
+                if dict_get(current, key, restore) is not value:
+                    dict_setitem(current, key, value)
+        for key, value in restore_items(bound):
+            dict_setitem(namespace, key, value)
+
+    return restore
+
+__import__("builtins").__dict__[@NAME@] = _cnnbook_make_guard(@PREFIXES@, globals())
+del _cnnbook_make_guard
+'''
+
+_RESTORE_CODE = '__import__("builtins").__dict__[@NAME@]()'
+
+NOT_RUN = NotebookNode(
+    output_type="error",
+    ename="NotRun",
+    evalue="this cell was not run: the kernel stopped in an earlier cell (see above)",
+    traceback=["NotRun: this cell was not run: the kernel stopped in an earlier cell (see above)"],
+)
+
+
+def _error(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_test_cell(cell):
+    """True for an autograded test cell (nbgrader ``grade`` without ``solution``)."""
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_student_cell(cell):
+    """True for a code cell whose source comes from the student (not a locked cell)."""
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and (meta.get("solution") or not meta.get("locked"))
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute, with module restoration before tests and dead-kernel recovery."""
+
+    protected_modules = List(
+        Unicode(),
+        ["numpy", "cnnbook", "tensorflow", "keras", "math", "operator", "functools"],
+        help="Top-level modules (with their submodules) restored before each test cell.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._guard_name = "_cnnbook_guard_" + secrets.token_hex(8)
+        self._guard_ready = False
+        self._stopped = None  # why the kernel stopped, once it has
+        return super().preprocess(nb, resources, km)
+
+    def _run_hidden(self, code, index):
+        """Run grader code in the kernel; return its error output or None."""
+        cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
+                            execution_count=None, id=f"grader-{index}")
+        super().execute_cell(cell, index, store_history=False)
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        return errors[0] if errors else None
+
+    def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code":
+            return cell
+        if self._stopped:
+            cell.outputs = [NOT_RUN]
+            return cell
+        try:
+            if is_student_cell(cell) and not self._guard_ready:
+                code = (_SNAPSHOT_CODE.replace("@NAME@", repr(self._guard_name))
+                        .replace("@PREFIXES@", repr(tuple(self.protected_modules))))
+                error = self._run_hidden(code, cell_index)
+                self._guard_ready = error is None
+            if is_test_cell(cell) and self._guard_ready:
+                error = self._run_hidden(_RESTORE_CODE.replace("@NAME@", repr(self._guard_name)),
+                                         cell_index)
+                if error is not None:
+                    cell.outputs = [_error(
+                        "GraderError",
+                        "the grader could not restore numpy, cnnbook and TensorFlow before "
+                        f"this test ({error.ename}: {error.evalue}); did a cell tamper with them?",
+                    )]
+                    return cell
+            return super().execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            self._stopped = "the kernel died"
+            cell.outputs.append(_error(
+                "DeadKernelError",
+                "the kernel died while running this cell (os._exit, exit(), a crash or "
+                "running out of memory); the cells after it were not run",
+            ))
+        except CellTimeoutError:
+            self._stopped = "a cell could not be interrupted"
+            cell.outputs.append(_error(
+                "CellTimeoutError",
+                f"this cell ran longer than {self.timeout} s and could not be interrupted; "
+                "the cells after it were not run",
+            ))
+        return cell
+
+
+class CapOutput(NbGraderPreprocessor):
+    """Cap the text output of every code cell at ``max_chars`` characters."""
+
+    max_chars = Integer(100_000, help="Characters of text output kept per cell.").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        budget = self.max_chars
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                size = len(output.text)
+                if size > budget:
+                    output.text = (output.text[:budget]
+                                   + f"\n... output truncated by the grader ({size:,} characters) ...\n")
+                budget = max(0, budget - size)
+            elif output.output_type in ("execute_result", "display_data"):
+                for mime, value in list(output.get("data", {}).items()):
+                    if isinstance(value, str) and len(value) > budget:
+                        if mime.startswith("text/"):
+                            output.data[mime] = value[:budget] + "\n... truncated by the grader ..."
+                        else:
+                            del output.data[mime]
+                    budget = max(0, budget - len(value) if isinstance(value, str) else budget)
+            elif output.output_type == "error":
+                output.evalue = output.evalue[: self.max_chars]
+                output.traceback = [line[: self.max_chars] for line in output.traceback]
+            kept.append(output)
+        cell.outputs = kept
+        return cell, resources
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
+                     re.MULTILINE | re.DOTALL)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden tests' code from feedback and shorten their tracebacks."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and _HIDDEN.search(cell.source):
+            cell.source = _HIDDEN.sub("# (hidden tests ran here; their code is not shown)\n",
+                                      cell.source).rstrip("\n")
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+def configure(c):
+    """Install the plugins in an nbgrader config object ``c``."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, CapOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ]
+    c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
