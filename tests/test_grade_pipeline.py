@@ -1,0 +1,250 @@
+"""The instructor's grading pipeline (tools/grade.py) on a class of bad submissions.
+
+One class (tools/make_class.py ``bad_class`` on the first assignment) holds
+reference students (the solution, the release, one wrong version, one solution
+part left blank) and every bad submission the pipeline must survive. It is
+graded once: the run is killed after a few submissions are merged, then resumed,
+then run again unchanged. Every bad student must score exactly what its
+reference student scores: graded for what it earned, no more.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import course
+import grade
+import make_class
+import nbgrader_plugins
+
+ASSIGNMENT = course.assignments()[0]
+TIMEOUT = 20  # seconds per cell: the infinite loop is stopped after this
+
+
+def _tree_digest(folder):
+    h = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        h.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _merged(out):
+    db = Path(out) / "course" / "gradebook.db"
+    if not db.exists():
+        return 0
+    try:
+        return len(grade.graded_marks(Path(out) / "course"))
+    except Exception:  # noqa: BLE001 - the table may not exist yet
+        return 0
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """Grade the bad class: killed after a few merges, resumed, then run again unchanged."""
+    tmp = tmp_path_factory.mktemp("class")
+    files, expect = make_class.bad_class(ASSIGNMENT)
+    files["nothing-gradable"] = {"scratch.ipynb": nbformat.writes(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])).encode()}
+    submissions = make_class.write_class(files, tmp / "submitted")
+    before = _tree_digest(submissions)
+    out = tmp / "grading"
+    command = [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
+               "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"]
+    env = course.subprocess_env(threads=1)
+    # Killed once a few submissions are in the gradebook ...
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while _merged(out) < 4 and first.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    merged_at_kill = _merged(out)
+    # ... resumed ...
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    grades_csv = (out / "grades.csv").read_text()
+    # ... and run again with nothing changed.
+    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    results = json.loads((out / "results.json").read_text())
+    return {
+        "out": out, "expect": expect, "merged_at_kill": merged_at_kill, "students": files,
+        "second": second, "third": third, "grades_csv": grades_csv, "results": results,
+        "unchanged": before == _tree_digest(submissions),
+        "scores": {s["student"]: s["score"] for s in results["submissions"]},
+        "problems": {s["student"]: s["problems"] for s in results["submissions"]},
+    }
+
+
+@pytest.mark.slow
+class TestBadClass:
+    """One class graded once (killed, resumed, repeated); each test reads one aspect."""
+
+    @pytest.fixture
+    def run(self, graded_class):
+        return graded_class
+
+    def test_the_runs_end_cleanly(self, run):
+        assert run["second"].returncode == 0, run["second"].stderr[-3000:]
+        assert run["third"].returncode == 0, run["third"].stderr[-3000:]
+
+    def test_kill_then_resume_grades_everyone_once(self, run):
+        assert 4 <= run["merged_at_kill"] < len(run["expect"]), "the kill came too late to test resuming"
+        graded = [s["student"] for s in run["results"]["submissions"]]
+        assert sorted(graded) == sorted(run["expect"]), "a submission was lost or added"
+        rows = [line.split(",") for line in run["grades_csv"].splitlines()[1:]]
+        keys = [(r[0], r[3]) for r in rows]
+        assert len(keys) == len(set(keys)), "grades.csv repeats a submission"
+        assert f"({run['merged_at_kill']} already graded)" in run["second"].stderr
+
+    def test_running_again_changes_nothing(self, run):
+        assert " 0 to grade" in run["third"].stderr, run["third"].stderr[-2000:]
+        assert (run["out"] / "grades.csv").read_text() == run["grades_csv"]
+
+    def test_submissions_are_not_modified(self, run):
+        assert run["unchanged"]
+
+    def test_reference_students(self, run):
+        scores, full = run["scores"], run["results"]["assignments"][ASSIGNMENT]["max_score"]
+        assert scores["solution"] == full > 0
+        assert scores["release"] == 0
+        assert 0 < scores["wrong"] < full
+        for student in scores:
+            if student.startswith("blank-"):
+                assert 0 < scores[student] < full, student
+
+    @pytest.mark.parametrize("student", sorted(make_class.bad_class(ASSIGNMENT)[1]))
+    def test_graded_for_what_it_earned(self, run, student):
+        kind, value = run["expect"][student]
+        scores, full = run["scores"], run["results"]["assignments"][ASSIGNMENT]["max_score"]
+        if kind == "like":
+            expected = scores[value]
+        elif kind == "score":
+            expected = full if value == "full" else value
+        else:  # only the tests above solution cell `value` can have passed
+            release = nbformat.read(course.release_notebooks(None, ASSIGNMENT)[f"{ASSIGNMENT}.ipynb"], 4)
+            expected = 0.0
+            for cell in release.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("grade_id") == value:
+                    break
+                if meta.get("grade") and not meta.get("solution"):
+                    expected += meta["points"]
+        assert scores[student] == expected, (student, run["problems"][student])
+
+    def test_problems_are_reported(self, run):
+        problems = {s: " ".join(p) for s, p in run["problems"].items()}
+        assert "time limit" in problems["bad-loop"]
+        assert "killed the kernel" in problems["bad-exit"]
+        assert "not a valid notebook" in problems["bad-json"]
+        assert "recognised by its cells" in problems["bad-renamed"]
+        assert "output truncated" in problems["bad-huge"]
+        assert "deleted" in problems["bad-deleted-tests"]
+        assert "edited" in problems["bad-edited-tests"]
+        assert not problems["solution"]
+
+    def test_huge_output_is_truncated(self, run):
+        path = run["out"] / "course" / "autograded" / "bad-huge" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        assert path.stat().st_size < 1_000_000
+
+    def test_student_without_a_notebook_is_listed_missing(self, run):
+        assert "nothing-gradable" in run["results"]["missing"][ASSIGNMENT]
+        rows = [line.split(",") for line in run["grades_csv"].splitlines()[1:]]
+        assert [r[9] for r in rows if r[3] == "nothing-gradable"] == ["0.0"]
+
+    def test_gradebook_is_consistent(self, run):
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{run['out'] / 'course' / 'gradebook.db'}") as gb:
+            subs = gb.assignment_submissions(ASSIGNMENT)
+            assert len(subs) == len(run["expect"])
+            for sub in subs:
+                total = sum(g.score for nb in sub.notebooks for g in nb.grades)
+                assert sub.score == pytest.approx(total)
+                assert sub.score == run["scores"][sub.student_id]
+
+    def test_feedback_shows_messages_not_hidden_tests(self, run):
+        folder = run["out"] / "feedback"
+        pages = sorted(folder.rglob("*.html"))
+        assert len(pages) == len(run["expect"]) - 1  # not for the notebook that is not JSON
+        source = (course.SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+        assert "BEGIN HIDDEN TESTS" in source
+        for page in pages:
+            html = page.read_text()
+            assert "BEGIN HIDDEN TESTS" not in html, page
+        wrong = (folder / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        notebook = nbformat.read(
+            run["out"] / "course" / "autograded" / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+        messages = [o.evalue for c in notebook.cells for o in c.get("outputs", [])
+                    if o.output_type == "error"]
+        assert messages, "the wrong version failed no test"
+        import html as html_lib
+        assert any(html_lib.escape(m.splitlines()[0])[:60] in wrong for m in messages if m)
+
+    def test_report_lists_failed_tests(self, run):
+        page = (run["out"] / "report.html").read_text()
+        assert "Tests most students fail" in page
+        for cell in run["results"]["assignments"][ASSIGNMENT]["cells"]:
+            assert cell["grade_id"] in page
+
+
+@pytest.mark.slow
+def test_zip_with_zip_collect_names(tmp_path):
+    """A flat zip named <student>_<file>.ipynb; a notebook that is not JSON costs no kernel."""
+    files, _ = make_class.bad_class(ASSIGNMENT)
+    archive = make_class.write_class({s: files[s] for s in ("solution", "bad-json")},
+                                     tmp_path / "class.zip")
+    with zipfile.ZipFile(archive) as z:
+        assert sorted(z.namelist()) == [f"bad-json_{ASSIGNMENT}.ipynb", f"solution_{ASSIGNMENT}.ipynb"]
+    results = grade.run(archive, tmp_path / "out", jobs=1, quiet=True)
+    scores = {s["student"]: s["score"] for s in results["submissions"]}
+    assert scores == {"solution": results["assignments"][ASSIGNMENT]["max_score"], "bad-json": 0}
+
+
+def test_hide_hidden_tests_removes_code_and_traceback():
+    cell = nbformat.v4.new_code_cell(
+        "checks.assert_close(a, b)\n### BEGIN HIDDEN TESTS\nsecret_check()\n### END HIDDEN TESTS\n")
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="a is wrong",
+                                           traceback=["line 3 secret_check()", "AssertionError"])]
+    cell, _ = nbgrader_plugins.HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "secret_check" not in cell.source and "assert_close" in cell.source
+    assert cell.outputs[0].traceback == ["AssertionError: a is wrong"]
+
+
+def test_cap_output_keeps_the_start_of_long_output():
+    cell = nbformat.v4.new_code_cell("print(...)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 500 + "\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="y" * 500)]
+    cell, _ = nbgrader_plugins.CapOutput(max_chars=600).preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0].text == "x" * 500 + "\n"
+    assert cell.outputs[1].text.startswith("y" * 99 + "\n... output truncated by the grader (500")
+
+
+def test_collect_matches_renamed_and_broken_notebooks(tmp_path):
+    files, _ = make_class.bad_class(ASSIGNMENT)
+    folder = make_class.write_class({s: files[s] for s in ("bad-renamed", "bad-json")}, tmp_path)
+    found, unmatched = grade.collect(folder, course.assignments())
+    assert set(found) == {("bad-renamed", ASSIGNMENT), ("bad-json", ASSIGNMENT)}
+    assert found[("bad-renamed", ASSIGNMENT)].notebooks.keys() == {f"{ASSIGNMENT}.ipynb"}
+    assert found[("bad-json", ASSIGNMENT)].notebooks == {}
+    assert not unmatched
+
+
+def test_course_config_sets_the_timeout_nbgrader_honours():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.ROOT)).load_config()
+    assert config.Execute.timeout > 0
+    assert "timeout" not in config.ExecutePreprocessor  # ignored by nbgrader
+    assert grade.read_timeout(course.ROOT) == config.Execute.timeout
+    assert nbgrader_plugins.GuardedExecute in config.Autograde.autograde_preprocessors

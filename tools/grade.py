@@ -1,0 +1,647 @@
+"""Grade a class: from a folder or zip of submissions to grades, feedback and a report.
+
+    make grade SUBMISSIONS=path/to/submissions.zip          # or a folder
+    python tools/grade.py SUBMISSIONS [--out grading] [--jobs 2] [--timeout 120]
+
+Submissions may come as one folder per student (``alice/01_convolution/01_convolution.ipynb``
+or ``alice/01_convolution.ipynb``) or as flat files named like nbgrader's
+``zip_collect`` output, ``<student_id>_<file_id>.ipynb`` (change the pattern with
+``--named-regexp``, whose groups are ``student_id`` and ``file_id`` as in nbgrader's
+``FileNameCollector``). A notebook is matched to its assignment by the grade ids of
+its cells, so a renamed notebook is still graded; a file that is not a valid notebook
+is matched by its name and scores 0 with the reason in the report.
+
+Writes, under ``--out`` (default ``grading/``):
+
+``grades.csv``
+    ``nbgrader export`` of the gradebook.
+``feedback/<student>/<assignment>/<notebook>.html``
+    nbgrader feedback: visible tests' messages, hidden tests' code removed.
+``report.html``
+    score distribution per assignment and, first, every test cell with the share
+    of students failing it; submissions that need a look.
+``results.json``
+    everything the report shows, for scripts.
+``course/``
+    the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``...).
+
+Students are graded in parallel, one process and one kernel per worker, each with
+its own copy of the course and gradebook; the main process alone writes the
+course's gradebook, one submission per transaction. A run that is interrupted
+resumes where it stopped: a submission whose notebooks are unchanged since it was
+graded is not graded again (``--regrade`` grades everything again). Nothing in
+``SUBMISSIONS`` is modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import course  # noqa: E402
+
+COURSE_ID = "cnn-course"
+MARKS = "cnnbook_graded"  # table in the gradebook: which submissions are merged, and from what
+DEFAULT_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
+SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
+
+
+# ------------------------------------------------------------------- collection
+@dataclass
+class Submission:
+    """One student's files for one assignment, as collected (nothing graded yet)."""
+
+    student: str
+    assignment: str
+    notebooks: dict = field(default_factory=dict)  # release notebook name -> bytes
+    problems: list = field(default_factory=list)
+
+    def digest(self, timeout):
+        h = hashlib.sha256(f"{timeout}".encode())
+        for name in sorted(self.notebooks):
+            h.update(name.encode() + b"\0" + self.notebooks[name] + b"\0")
+        return h.hexdigest()
+
+
+def assignment_notebooks(assignment_names):
+    """Return {(assignment, notebook name): set of grade ids} of the source notebooks."""
+    spec = {}
+    for assignment in assignment_names:
+        for path in course.source_notebooks(assignment):
+            ids = set()
+            for cell in nbformat.read(path, as_version=4).cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id:
+                    ids.add(grade_id)
+            spec[(assignment, path.name)] = ids
+    return spec
+
+
+def _match_by_name(path, spec):
+    """Match a file to (assignment, notebook) by the names in its path, or None."""
+    text = "/".join(path.parts).lower()
+    for (assignment, notebook) in spec:
+        if Path(notebook).stem.lower() in text or assignment.lower() in text:
+            return assignment, notebook
+    return None
+
+
+def _match_by_cells(data, spec):
+    """Match a valid notebook to (assignment, notebook) by its cells' grade ids, or None."""
+    notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells} - {None}
+    best = max(spec, key=lambda key: len(ids & spec[key]), default=None)
+    if best is None or not ids & spec[best]:
+        return None
+    return best
+
+
+def _read_notebook(data):
+    """Return None if ``data`` is a valid notebook, else why it is not."""
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # noqa: BLE001 - any reason makes it ungradable
+        return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+    return None
+
+
+def collect(source, assignment_names, named_regexp=DEFAULT_REGEXP, with_students=False):
+    """Read a folder or zip of submissions; return ({(student, assignment): Submission}, [problems]).
+
+    With ``with_students``, also return every student id seen, including students
+    none of whose files is a notebook of an assignment. The files are only read:
+    ``source`` is never modified.
+    """
+    source = Path(source)
+    spec = assignment_notebooks(assignment_names)
+    files = {}  # relative path -> bytes
+    if source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                if not info.is_dir() and info.filename.endswith(".ipynb"):
+                    files[Path(info.filename)] = archive.read(info)
+    elif source.is_dir():
+        for path in sorted(source.rglob("*.ipynb")):
+            files[path.relative_to(source)] = path.read_bytes()
+    else:
+        raise SystemExit(f"{source}: not a folder or a zip file of submissions")
+    # A zip holding one top folder (class.zip -> class/alice/...): look inside it.
+    tops = {p.parts[0] for p in files if len(p.parts) > 1}
+    if len(tops) == 1 and all(len(p.parts) > 2 for p in files):
+        files = {Path(*p.parts[1:]): data for p, data in files.items()}
+
+    submissions, unmatched, seen = {}, [], set()
+    pattern = re.compile(named_regexp)
+    for rel, data in sorted(files.items()):
+        if SKIP_PARTS & set(rel.parts) or rel.name.startswith("."):
+            continue
+        if len(rel.parts) > 1:
+            student, inner = rel.parts[0], Path(*rel.parts[1:])
+        else:
+            found = pattern.fullmatch(rel.stem)
+            if not found:
+                unmatched.append(f"{rel}: its name does not match --named-regexp {named_regexp!r}")
+                continue
+            student, inner = found.group("student_id"), Path(found.group("file_id") + ".ipynb")
+        seen.add(student)
+        broken = _read_notebook(data)
+        key = None if broken else _match_by_cells(data, spec)
+        key = key or _match_by_name(inner, spec)
+        if key is None:
+            unmatched.append(f"{rel}: not a notebook of any assignment")
+            continue
+        assignment, notebook = key
+        sub = submissions.setdefault((student, assignment), Submission(student, assignment))
+        if broken:
+            sub.problems.append(f"{inner} is not a valid notebook ({broken}): it scores 0")
+            continue
+        if inner.name != notebook:
+            sub.problems.append(f"{inner} was graded as {notebook} (recognised by its cells)")
+        if notebook in sub.notebooks:
+            sub.problems.append(f"more than one file for {notebook}; graded {inner}")
+        sub.notebooks[notebook] = data
+    for (student, assignment), sub in submissions.items():
+        for (a, notebook) in spec:
+            if a == assignment and notebook not in sub.notebooks and not any(
+                    notebook in p or "not a valid" in p for p in sub.problems):
+                sub.problems.append(f"{notebook} is missing: it scores 0")
+    if with_students:
+        return submissions, unmatched, sorted(seen)
+    return submissions, unmatched
+
+
+def tampering(sub, release_dir):
+    """Return notes on test cells the student edited or deleted (nbgrader restores them)."""
+    notes = []
+    for name, data in sub.notebooks.items():
+        release = release_dir / sub.assignment / name
+        if not release.exists():
+            continue
+        tests = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(release, as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+                 and not c.metadata["nbgrader"].get("solution")}
+        submitted = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+                     for c in nbformat.reads(data.decode("utf-8"), as_version=4).cells}
+        edited = sorted(k for k in tests if k in submitted and submitted[k] != tests[k])
+        deleted = sorted(k for k in tests if k not in submitted)
+        if edited:
+            notes.append(f"test cells edited, graded as released: {', '.join(edited)}")
+        if deleted:
+            notes.append(f"test cells deleted, put back before grading: {', '.join(deleted)}")
+    return notes
+
+
+# ----------------------------------------------------------------------- worker
+def _api(course_dir):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+STOPS = {
+    "CellTimeoutError": "a cell ran past the time limit",
+    "DeadKernelError": "a cell killed the kernel",
+    "GraderError": "a cell tampered with numpy, cnnbook or TensorFlow",
+}
+
+
+def _notebook_problems(path):
+    """Problems visible in an autograded notebook's outputs."""
+    problems = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in STOPS:
+                problems.append(f"{path.stem}: {STOPS[output.ename]} ({name})")
+            text = output.get("text", "")
+            if "truncated by the grader" in text:
+                problems.append(f"{path.stem}: output truncated ({name})")
+    return problems
+
+
+def grade_one(api, course_dir, task):
+    """Autograde one submission in this worker's course; return what the gradebook says."""
+    from nbgrader.api import Gradebook
+
+    student, assignment = task["student"], task["assignment"]
+    course_dir = Path(course_dir)
+    for sub in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course_dir / sub / student / assignment, ignore_errors=True)
+    shutil.copytree(task["folder"], course_dir / "submitted" / student / assignment)
+    started = time.perf_counter()
+    log = api.autograde(assignment, student, force=True, create=True)
+    feedback = api.generate_feedback(assignment, student, force=True) if log["success"] else {}
+    cells, problems = {}, []
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE_ID) as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cells[grade.name] = [grade.auto_score, grade.manual_score, grade.extra_credit,
+                                     bool(grade.needs_manual_grade), grade.max_score,
+                                     notebook.name]
+    autograded = course_dir / "autograded" / student / assignment
+    for path in sorted(autograded.glob("*.ipynb")):
+        problems += _notebook_problems(path)
+    if not log["success"]:
+        last = (log.get("error") or log.get("log") or "").strip().splitlines()[-1:]
+        problems.append("nbgrader could not grade it: " + " ".join(last))
+    if feedback and not feedback.get("success"):
+        problems.append("nbgrader could not write its feedback")
+    return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
+            "seconds": round(time.perf_counter() - started, 2),
+            "autograded": str(autograded),
+            "feedback": str(course_dir / "feedback" / student / assignment)}
+
+
+def worker(course_dir):
+    """Grade the tasks read from stdin (JSON lines); write one result line per task."""
+    api = _api(course_dir)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # anything else printed must not mix with the results
+    for line in sys.stdin:
+        task = json.loads(line)
+        try:
+            result = grade_one(api, course_dir, task)
+        except Exception as error:  # noqa: BLE001 - reported, the class goes on
+            result = {"student": task["student"], "assignment": task["assignment"],
+                      "cells": {}, "seconds": 0,
+                      "problems": [f"grading failed: {type(error).__name__}: {error}"]}
+        out.write("RESULT " + json.dumps(result) + "\n")
+        out.flush()
+
+
+class Worker:
+    """A worker process with its own copy of the course; killed and restarted on a hang."""
+
+    def __init__(self, template, folder, env):
+        self.template, self.folder, self.env = template, Path(folder), env
+        self.process = None
+
+    def start(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.copytree(self.template, self.folder, symlinks=True)
+        course.write_course_config(self.folder, timeout=read_timeout(self.template))
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(self.folder)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, env=self.env, start_new_session=True,
+        )
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, args=(self.process, self.lines), daemon=True).start()
+
+    @staticmethod
+    def _read(process, lines):
+        for line in process.stdout:
+            if line.startswith("RESULT "):
+                lines.put(json.loads(line[len("RESULT "):]))
+        lines.put(None)  # the process ended
+
+    def grade(self, task, deadline):
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        self.process.stdin.write(json.dumps(task) + "\n")
+        self.process.stdin.flush()
+        try:
+            result = self.lines.get(timeout=deadline)
+        except queue.Empty:
+            result = None
+            why = f"grading did not finish within {deadline:.0f} s: stopped"
+        else:
+            why = "the grading process died"
+        if result is None:
+            self.stop()
+            return {"student": task["student"], "assignment": task["assignment"],
+                    "cells": {}, "seconds": deadline, "problems": [why]}
+        return result
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        self.process = None
+
+
+# ------------------------------------------------------------------- gradebook
+def read_timeout(course_dir):
+    """Execute.timeout of a course (seconds per cell)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    return int(config.Execute.get("timeout", 120))
+
+
+def _db(course_dir):
+    return f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
+
+
+def _marks_table(gb):
+    from sqlalchemy import text
+
+    gb.db.execute(text(
+        f"CREATE TABLE IF NOT EXISTS {MARKS} (student TEXT, assignment TEXT, digest TEXT, "
+        "problems TEXT, seconds REAL, PRIMARY KEY (student, assignment))"))
+    gb.db.commit()
+
+
+def graded_marks(course_dir):
+    """Return {(student, assignment): (digest, problems, seconds)} of merged submissions."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy import text
+
+    with Gradebook(_db(course_dir), COURSE_ID) as gb:
+        _marks_table(gb)
+        rows = gb.db.execute(text(f"SELECT student, assignment, digest, problems, seconds FROM {MARKS}"))
+        return {(r[0], r[1]): (r[2], json.loads(r[3]), r[4]) for r in rows}
+
+
+def merge(course_dir, result, digest, problems):
+    """Write one graded submission into the course's gradebook, in one transaction."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy import text
+
+    student, assignment = result["student"], result["assignment"]
+    course_dir = Path(course_dir)
+    for kind in ("autograded", "feedback"):
+        target = course_dir / kind / student / assignment
+        shutil.rmtree(target, ignore_errors=True)
+        if result.get(kind) and Path(result[kind]).exists():
+            shutil.copytree(result[kind], target)
+    with Gradebook(_db(course_dir), COURSE_ID) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                auto, manual, extra, manual_needed, _, _ = result["cells"].get(
+                    grade.name, [0.0, None, None, False, None, None])
+                grade.auto_score = 0.0 if auto is None and not manual_needed else auto
+                grade.manual_score, grade.extra_credit = manual, extra
+                grade.needs_manual_grade = manual_needed
+        gb.db.execute(text(f"DELETE FROM {MARKS} WHERE student = :s AND assignment = :a"),
+                      {"s": student, "a": assignment})
+        gb.db.execute(text(f"INSERT INTO {MARKS} VALUES (:s, :a, :d, :p, :t)"),
+                      {"s": student, "a": assignment, "d": digest,
+                       "p": json.dumps(problems), "t": result.get("seconds", 0)})
+        gb.db.commit()
+
+
+def results_of(course_dir, assignment_names, students, timeout):
+    """Read the gradebook into the dict tools/report.py draws."""
+    from nbgrader.api import Gradebook
+
+    marks = graded_marks(course_dir)
+    results = {"assignments": {}, "submissions": [], "students": sorted(students),
+               "missing": {}, "timeout": timeout,
+               "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with Gradebook(_db(course_dir), COURSE_ID) as gb:
+        for name in assignment_names:
+            assignment = gb.find_assignment(name)
+            cells = [{"grade_id": c.name, "max_score": c.max_score, "notebook": nb.name}
+                     for nb in assignment.notebooks for c in nb.grade_cells]
+            results["assignments"][name] = {"max_score": assignment.max_score, "cells": cells}
+            graded = set()
+            for sub in gb.assignment_submissions(name):
+                if (sub.student_id, name) not in marks:
+                    continue
+                graded.add(sub.student_id)
+                _, problems, seconds = marks[(sub.student_id, name)]
+                results["submissions"].append({
+                    "student": sub.student_id, "assignment": name, "score": sub.score,
+                    "max_score": sub.max_score, "problems": problems, "seconds": seconds,
+                    "cells": {g.name: [g.score, g.max_score]
+                              for nb in sub.notebooks for g in nb.grades},
+                })
+            results["missing"][name] = sorted(set(students) - graded)
+    return results
+
+
+# ------------------------------------------------------------------------- run
+class Progress:
+    """A progress bar with an ETA, on stderr."""
+
+    def __init__(self, total, workers):
+        self.total, self.workers, self.done, self.start = total, workers, 0, time.time()
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label):
+        self.done += 1
+        elapsed = time.time() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} graded"
+                f" · {elapsed / 60:.1f} min · ETA {eta / 60:.1f} min · {label}")
+        print(("\r" + line[:150].ljust(150)) if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
+        named_regexp=DEFAULT_REGEXP, assignment_names=None, quiet=False):
+    """Grade a class; return the results dict (also written to ``out/results.json``)."""
+    out = Path(out).resolve()
+    if not assignment_names:  # every assignment that somebody submitted
+        found, _, _ = collect(submissions_path, course.assignments(), named_regexp,
+                              with_students=True)
+        assignment_names = sorted({a for _, a in found}) or course.assignments()
+    jobs = jobs or os.cpu_count() or 1
+    course_dir, template = out / "course", out / "template"
+    stamp = out / "source.sha256"
+    digest_src = hashlib.sha256()
+    for name in assignment_names:
+        for path in course.source_notebooks(name):
+            digest_src.update(path.read_bytes())
+    digest_src.update(f"{timeout}".encode())
+    if regrade or not stamp.exists() or stamp.read_text() != digest_src.hexdigest():
+        if course_dir.exists() and not regrade:
+            raise SystemExit(
+                f"{out} was graded with other solutions or another timeout: "
+                "pass --regrade to grade everything again, or choose another --out")
+        for folder in (course_dir, template, out / "feedback", out / "workers"):
+            shutil.rmtree(folder, ignore_errors=True)
+        course.make_course(template, assignment_names, timeout=timeout)
+        shutil.copytree(template, course_dir, symlinks=True)
+        course.write_course_config(course_dir, timeout=timeout)
+        stamp.write_text(digest_src.hexdigest())
+    timeout = read_timeout(course_dir)
+
+    collected, unmatched, students = collect(submissions_path, assignment_names, named_regexp,
+                                             with_students=True)
+    from nbgrader.api import Gradebook
+    with Gradebook(_db(course_dir), COURSE_ID) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
+    marks = graded_marks(course_dir)
+    staging = out / "workers" / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    tasks, digests, notes = [], {}, {}
+    for key, sub in sorted(collected.items()):
+        digest = sub.digest(timeout)
+        digests[key] = digest
+        notes[key] = sub.problems + tampering(sub, template / "release")
+        if not regrade and key in marks and marks[key][0] == digest:
+            continue
+        folder = staging / sub.student / sub.assignment
+        folder.mkdir(parents=True)
+        for name, data in sub.notebooks.items():
+            (folder / name).write_bytes(data)
+        cells = sum(len(nbformat.read(p, as_version=4).cells)
+                    for p in (template / "release" / sub.assignment).glob("*.ipynb"))
+        tasks.append({"student": sub.student, "assignment": sub.assignment, "folder": str(folder),
+                      "empty": not sub.notebooks, "deadline": 120 + cells * (timeout + 5)})
+
+    progress = Progress(len(tasks), jobs) if not quiet else None
+    if not quiet:
+        print(f"{len(collected)} submissions from {len(students)} students; "
+              f"{len(tasks)} to grade with {min(jobs, max(len(tasks), 1))} workers "
+              f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
+    todo, done = queue.Queue(), queue.Queue()
+    for task in tasks:
+        todo.put(task)
+    env = course.subprocess_env(threads=1 if jobs > 1 else None)
+    workers = [Worker(template, out / "workers" / f"w{i}", env)
+               for i in range(min(jobs, len(tasks)))]
+
+    def loop(w):
+        try:
+            while True:
+                try:
+                    task = todo.get_nowait()
+                except queue.Empty:
+                    return
+                if task["empty"]:
+                    done.put((task, {"student": task["student"], "assignment": task["assignment"],
+                                     "cells": {}, "seconds": 0, "problems": []}))
+                    continue
+                done.put((task, w.grade(task, task["deadline"])))
+        finally:
+            w.stop()
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    for _ in tasks:
+        task, result = done.get()
+        key = (task["student"], task["assignment"])
+        merge(course_dir, result, digests[key], notes[key] + result.get("problems", []))
+        if progress:
+            progress.step(f"{task['student']} {task['assignment']}")
+    for thread in threads:
+        thread.join()
+    if progress:
+        progress.close()
+
+    # Outputs: grades.csv, feedback/, results.json, report.html.
+    course.nbgrader(course_dir, "export", "--to", str(out / "grades.csv"))
+    shutil.rmtree(out / "feedback", ignore_errors=True)
+    if (course_dir / "feedback").exists():
+        shutil.copytree(course_dir / "feedback", out / "feedback")
+    results = results_of(course_dir, assignment_names, students, timeout)
+    results["unmatched"] = unmatched
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    import report
+    report.write_report(results, out / "report.html")
+    if not quiet:
+        print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
+              file=sys.stderr)
+        for line in unmatched:
+            print(f"skipped {line}", file=sys.stderr)
+    return results
+
+
+def sensitivity(assignment_names=None, jobs=None, out=None):
+    """Grade every assignment's reference class; print the table; return True if all is caught.
+
+    The reference class (``course.reference_class``) is the solution, the untouched
+    release and every kept wrong implementation in tests/wrong/. The grader passes
+    when the solution gets full marks, the release 0 and each wrong version less
+    than full.
+    """
+    import make_class
+
+    assignment_names = assignment_names or course.assignments()
+    ok, rows = True, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for assignment in assignment_names:
+            students, wrongs = course.reference_class(assignment)
+            files = {s: {n: make_class._bytes(nb) for n, nb in notebooks.items()}
+                     for s, notebooks in students.items()}
+            folder = make_class.write_class(files, Path(tmp) / assignment)
+            results = run(folder, Path(out or tmp) / f"graded-{assignment}", jobs=jobs,
+                          assignment_names=[assignment], regrade=True, quiet=True)
+            scores = {r["student"]: r["score"] for r in results["submissions"]}
+            full = results["assignments"][assignment]["max_score"]
+            solution_ok = scores.get("solution") == full and scores.get("release") == 0
+            ok &= solution_ok
+            print(f"{assignment}: solution {scores.get('solution')}/{full}, "
+                  f"release {scores.get('release')}/{full}: {'ok' if solution_ok else 'WRONG'}")
+            for cell in course.solution_sources(assignment):
+                versions = [s for s, v in wrongs.items() if v.grade_id == cell]
+                caught = [s for s in versions if scores.get(s, full) < full]
+                ok &= len(caught) == len(versions)
+                rows.append((assignment, cell, len(versions), len(caught)))
+    print()
+    print("| assignment | graded function | wrong versions | caught |")
+    print("|---|---|---:|---:|")
+    for assignment, cell, versions, caught in rows:
+        print(f"| {assignment} | `{cell}` | {versions} | {caught} |")
+    total, caught = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    print(f"| **all** | | **{total}** | **{caught}** |")
+    return ok
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("submissions", nargs="?", help="a folder or a zip of submissions")
+    parser.add_argument("--out", default="grading", help="output folder (default: grading)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
+    parser.add_argument("--regrade", action="store_true", help="grade every submission again")
+    parser.add_argument("--named-regexp", default=DEFAULT_REGEXP,
+                        help="pattern of flat file names, with groups student_id and file_id")
+    parser.add_argument("--assignments", nargs="*", help="default: every assignment in solutions/")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="check the grader on every assignment's solution, release and "
+                             "kept wrong versions, and print the table")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker)
+    if args.sensitivity:
+        sys.exit(0 if sensitivity(args.assignments, args.jobs) else 1)
+    if not args.submissions:
+        parser.error("give a folder or a zip of submissions")
+    run(args.submissions, args.out, args.jobs, args.timeout, args.regrade, args.named_regexp,
+        args.assignments)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Generate classes of submissions to try the grading pipeline on (tools/grade.py).
+
+    python tools/make_class.py demo-class --size 30 --bad      # a folder per student
+    python tools/make_class.py demo-class.zip --size 30        # flat zip_collect names
+    make grade SUBMISSIONS=demo-class
+
+Every submission is built from the committed release (exercises/) with solution
+cells taken from solutions/ or from the kept wrong implementations in
+tests/wrong/, so a class exercises the real grader. ``--bad`` adds the students
+the pipeline must survive (``bad_class``): an infinite loop, a cell that kills the
+kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
+JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
+and of the course's helpers, and a cell printing 100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import course  # noqa: E402
+
+LOOP = "while True:  # never ends\n    pass\n"
+EXIT = "import os\nos._exit(1)\n"
+PATCHES = {
+    "cheat-allclose": "import numpy\nnumpy.allclose = lambda *a, **k: True\n"
+                      "numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.shape(a), bool)\n",
+    "cheat-testing": "import numpy.testing\n"
+                     "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+                     "numpy.testing.assert_array_equal = lambda *a, **k: None\n",
+    "cheat-checks": "import cnnbook.checks\n"
+                    "for _name in dir(cnnbook.checks):\n"
+                    "    if _name.startswith('assert'):\n"
+                    "        setattr(cnnbook.checks, _name, lambda *a, **k: None)\n"
+                    "checks = cnnbook.checks\n",
+    "cheat-ops": "import cnnbook.ops, types\n"
+                 "ops = types.SimpleNamespace(**{{k: getattr(cnnbook.ops, k) for k in dir(cnnbook.ops)}})\n"
+                 "ops.{name} = {name}\n"
+                 "cnnbook.ops.{name} = {name}\n",
+}
+
+
+def _bytes(notebook):
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def _cells(assignment):
+    """The solution cells' grade ids, in notebook order, and the graded function each defines."""
+    return list(course.solution_sources(assignment))
+
+
+def bad_class(assignment):
+    """Return ({student: {file name: bytes}}, {student: expectation}) for one assignment.
+
+    An expectation is ``("like", other_student)`` (the same score as a reference
+    student of the class), ``("before", grade_id)`` (only the points of the test
+    cells above that solution cell) or ``("score", number)``.
+    """
+    sources = course.solution_sources(assignment)
+    ids = list(sources)
+    first, second = ids[0], ids[min(1, len(ids) - 1)]
+    wrong = next(v for v in course.wrong_versions(assignment) if v.grade_id == second)
+    release = course.release_notebooks(None, assignment)
+    (notebook_name,) = release  # one notebook per assignment in this course
+
+    def solved(**override):
+        return course.solved_submission(None, assignment, override)[notebook_name]
+
+    files, expect = {}, {}
+
+    def add(student, notebook, expectation, name=notebook_name):
+        files[student] = {name: notebook if isinstance(notebook, bytes) else _bytes(notebook)}
+        expect[student] = expectation
+
+    add("solution", solved(), ("score", "full"))
+    add("release", nbformat.read(release[notebook_name], as_version=4), ("score", 0))
+    add("wrong", solved(**{second: wrong.source}), ("like", "wrong"))
+    add(f"blank-{first}", solved(**{first: "raise NotImplementedError()\n"}), ("like", f"blank-{first}"))
+    add(f"blank-{second}", solved(**{second: "raise NotImplementedError()\n"}),
+        ("like", f"blank-{second}"))
+    # Each bad student below is compared with one of the reference students above.
+    add("bad-loop", solved(**{second: LOOP + sources[second]}), ("like", f"blank-{second}"))
+    add("bad-exit", solved(**{second: EXIT + sources[second]}), ("before", second))
+    add("bad-systemexit", solved(**{first: "raise SystemExit(1)\n" + sources[first]}),
+        ("like", f"blank-{first}"))
+    add("bad-import", solved(**{first: "import no_such_module_for_grading\n" + sources[first]}),
+        ("like", f"blank-{first}"))
+    add("bad-syntax", solved(**{second: sources[second] + "\ndef broken(:\n    pass\n"}),
+        ("like", f"blank-{second}"))
+    add("bad-json", _bytes(solved())[: 2000], ("score", 0))
+    add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
+    add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),
+        ("score", "full"))
+    no_tests = solved(**{second: wrong.source})
+    no_tests.cells = [c for c in no_tests.cells
+                      if not (c.metadata.get("nbgrader", {}).get("grade")
+                              and not c.metadata["nbgrader"].get("solution"))]
+    add("bad-deleted-tests", no_tests, ("like", "wrong"))
+    edited = solved(**{second: wrong.source})
+    for cell in edited.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cell.source = "pass  # all tests pass now"
+    add("bad-edited-tests", edited, ("like", "wrong"))
+    for student, patch in PATCHES.items():
+        source = wrong.source + "\n" + patch.format(name=wrong.grade_id)
+        add(student, solved(**{second: source}), ("like", "wrong"))
+    return files, expect
+
+
+def demo_class(size, assignments=None):
+    """Return {student: {file name: bytes}}: ``size`` students, each submitting every assignment.
+
+    Student ``i`` submits the solution, the untouched release or one kept wrong
+    version, in turn, so the class has a spread of scores and of failed tests.
+    """
+    assignments = assignments or course.assignments()
+    students = {}
+    for assignment in assignments:
+        reference, _ = course.reference_class(assignment)
+        kinds = list(reference)
+        for i in range(size):
+            name = kinds[(i * 7) % len(kinds)] if i % 3 else "solution"
+            for nb_name, notebook in reference[name].items():
+                students.setdefault(f"student{i + 1:03d}", {})[nb_name] = _bytes(notebook)
+    return students
+
+
+def write_class(students, dest, assignment_folders=True):
+    """Write a class to a folder (one per student) or, if ``dest`` ends in .zip, a flat zip."""
+    dest = Path(dest)
+    if dest.suffix == ".zip":
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+            for student, files in students.items():
+                for name, data in files.items():
+                    archive.writestr(f"{student}_{name}", data)
+        return dest
+    for student, files in students.items():
+        for name, data in files.items():
+            folder = dest / student
+            if assignment_folders:
+                stem = Path(name).stem
+                folder = folder / (stem if stem in course.assignments() else "work")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    return dest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dest", help="a folder, or a file name ending in .zip")
+    parser.add_argument("--size", type=int, default=20, help="students (default 20)")
+    parser.add_argument("--assignments", nargs="*", help="default: every assignment")
+    parser.add_argument("--bad", action="store_true",
+                        help="add the bad submissions of bad_class() for the first assignment")
+    args = parser.parse_args(argv)
+    students = demo_class(args.size, args.assignments)
+    if args.bad:
+        bad, _ = bad_class((args.assignments or course.assignments())[0])
+        for student, files in bad.items():
+            if student.startswith(("bad-", "cheat-")):
+                students[student] = files
+    write_class(students, args.dest)
+    print(f"wrote {len(students)} students to {args.dest}")
+
+
+if __name__ == "__main__":
+    main()
