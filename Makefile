@@ -18,7 +18,7 @@ export KERAS_BACKEND := tensorflow
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: help install book test test-fast lab exercises notebooks bench lock clean
+.PHONY: help install book test test-fast lab exercises notebooks bench lock clean grade sensitivity
 
 help:
 	@echo "make book       build the book into _build/html/index.html (creates .venv if missing)"
@@ -27,6 +27,8 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make notebooks  re-execute book/ chapters in place, storing their outputs"
 	@echo "make bench      run the benchmarks in bench/ (results go in BENCHMARKS.md by hand)"
+	@echo "make grade SUBMISSIONS=path   grade a class (folder or zip) into grading/"
+	@echo "make sensitivity  check the grader: solution full, release 0, wrong versions caught"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +62,15 @@ notebooks: install
 bench: install
 	$(BIN)/python bench/bench_conv2d.py
 	$(BIN)/python bench/bench_detector.py
+
+# Grade a class: grades.csv, feedback and report.html in $(GRADE_DIR). See README.md.
+GRADE_DIR ?= grading
+grade: install
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/folder-or.zip"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADE_DIR)" $(GRADE_ARGS)
+
+sensitivity: install
+	$(BIN)/python tools/grade.py --sensitivity
 
 lock: install
 	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
