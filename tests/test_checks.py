@@ -209,3 +209,26 @@ def test_forbidden_blocks_a_reference_used_inside_another_function():
         AssertionError, match="calls ops.zero_pad"
     ):
         student_zero_pad(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_forbidden_undoes_what_the_wrapped_call_changed():
+    """A student's function that disarms the checks while a test calls it gains nothing."""
+    from cnnbook import ops
+
+    original_close, original_shape = checks.assert_close, checks.assert_shape
+    original_body = checks.assert_equal.__code__
+
+    def cheating_zero_pad(X, pad):
+        checks.assert_close = lambda *a, **k: None
+        checks.assert_equal.__code__ = (lambda *a, **k: None).__code__
+        ops.conv2d = lambda *a, **k: "fake"
+        return X
+
+    reference = ops.conv2d
+    with checks.forbidden(ops, ["zero_pad"], label="ops"):
+        cheating_zero_pad(np.zeros((1, 2, 2, 1)), 1)
+    assert checks.assert_close is original_close and checks.assert_shape is original_shape
+    assert checks.assert_equal.__code__ is original_body
+    assert ops.conv2d is reference
+    with pytest.raises(AssertionError):
+        checks.assert_equal(1, 2, "x", "hint")

@@ -101,11 +101,23 @@ c.CourseDirectory.db_url = "sqlite:///" + {db!r}
 {extra}"""
 
 
-def write_course_config(course_dir, timeout=None):
+# nbgrader's own autograde steps, without the course's plugins (to show what they stop).
+NO_PLUGINS = """\
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+"""
+
+
+def write_course_config(course_dir, timeout=None, plugins=True):
     """Write a course's nbgrader_config.py (its root and its own SQLite gradebook)."""
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     extra = "" if timeout is None else f"c.Execute.timeout = {int(timeout)}\n"
+    extra += "" if plugins else NO_PLUGINS
     (course_dir / "nbgrader_config.py").write_text(COURSE_CONFIG.format(
         config=str(ROOT / "nbgrader_config.py"), root=str(course_dir),
         db=str(course_dir / "gradebook.db"), extra=extra,
@@ -113,15 +125,16 @@ def write_course_config(course_dir, timeout=None):
     return course_dir
 
 
-def make_course(course_dir, assignment_names, timeout=None):
+def make_course(course_dir, assignment_names, timeout=None, plugins=True):
     """Set up an nbgrader course in ``course_dir`` with the given assignments released.
 
     Copies each ``solutions/<assignment>`` into the course's ``source/`` and runs
     ``nbgrader generate_assignment``, which records the assignment, its cells and
     their checksums in the course's gradebook. ``timeout`` (seconds per cell)
-    overrides ``Execute.timeout`` of the course's ``nbgrader_config.py``.
+    overrides ``Execute.timeout`` of the course's ``nbgrader_config.py``; with
+    ``plugins=False`` the course grades with nbgrader's own steps only.
     """
-    course_dir = write_course_config(course_dir, timeout)
+    course_dir = write_course_config(course_dir, timeout, plugins)
     for name in assignment_names:
         dest = course_dir / "source" / name
         if dest.exists():

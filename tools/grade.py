@@ -23,14 +23,20 @@ Writes, under ``--out`` (default ``grading/``):
 ``results.json``
     everything the report shows, for scripts.
 ``course/``
-    the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``...).
+    the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``,
+    ``feedback/``): open it with nbgrader's formgrader for manual grading.
 
 Students are graded in parallel, one process and one kernel per worker, each with
 its own copy of the course and gradebook; the main process alone writes the
-course's gradebook, one submission per transaction. A run that is interrupted
-resumes where it stopped: a submission whose notebooks are unchanged since it was
-graded is not graded again (``--regrade`` grades everything again). Nothing in
-``SUBMISSIONS`` is modified.
+course's gradebook. A submission is done once its grades are committed together
+with its row in the ``cnnbook_graded`` table (a digest of its notebooks). A run
+that is interrupted resumes where it stopped: a done submission whose notebooks
+are unchanged is not graded again, one the grader failed on is. A change of the
+grader (solutions, plugins, cnnbook, timeout) stops the run until ``--regrade``.
+Workers kill themselves when the run dies. Nothing in ``SUBMISSIONS`` is modified.
+
+Testing hook: ``CNNBOOK_GRADE_KILL_AFTER=N`` makes the run kill itself (SIGKILL)
+right after merging its N-th submission.
 """
 
 from __future__ import annotations
@@ -56,11 +62,15 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import course  # noqa: E402
+import nbgrader_plugins  # noqa: E402
 
 COURSE_ID = "cnn-course"
 MARKS = "cnnbook_graded"  # table in the gradebook: which submissions are merged, and from what
-DEFAULT_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
+FALLBACK_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
 SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
+RETRY = "retry"  # the digest recorded for a submission whose grading failed: graded again next run
+# Everything that changes grades besides the submissions: a change means --regrade.
+GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "src/cnnbook/*.py")
 
 
 # ------------------------------------------------------------------- collection
@@ -72,26 +82,35 @@ class Submission:
     assignment: str
     notebooks: dict = field(default_factory=dict)  # release notebook name -> bytes
     problems: list = field(default_factory=list)
+    exact: set = field(default_factory=set)  # notebooks submitted under their own name
 
-    def digest(self, timeout):
-        h = hashlib.sha256(f"{timeout}".encode())
+    def digest(self):
+        h = hashlib.sha256()
         for name in sorted(self.notebooks):
             h.update(name.encode() + b"\0" + self.notebooks[name] + b"\0")
         return h.hexdigest()
 
 
+def _grade_id(cell):
+    """A cell's nbgrader grade id, or None (also for malformed metadata)."""
+    meta = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
+
+
 def assignment_notebooks(assignment_names):
     """Return {(assignment, notebook name): set of grade ids} of the source notebooks."""
-    spec = {}
-    for assignment in assignment_names:
-        for path in course.source_notebooks(assignment):
-            ids = set()
-            for cell in nbformat.read(path, as_version=4).cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id:
-                    ids.add(grade_id)
-            spec[(assignment, path.name)] = ids
-    return spec
+    return {
+        (assignment, path.name): {_grade_id(c) for c in nbformat.read(path, 4).cells} - {None}
+        for assignment in assignment_names for path in course.source_notebooks(assignment)
+    }
+
+
+def default_regexp(spec):
+    """zip_collect names ``<student_id>_<file_id>``, where file_id starts with a notebook's name."""
+    stems = sorted({Path(nb).stem for _, nb in spec} | {a for a, _ in spec}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(stem) for stem in stems)
+    return rf"(?P<student_id>.+?)_(?P<file_id>(?:{alternatives}).*)"
 
 
 def _match_by_name(path, spec):
@@ -103,10 +122,9 @@ def _match_by_name(path, spec):
     return None
 
 
-def _match_by_cells(data, spec):
+def _match_by_cells(notebook, spec):
     """Match a valid notebook to (assignment, notebook) by its cells' grade ids, or None."""
-    notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells} - {None}
+    ids = {_grade_id(c) for c in notebook.cells} - {None}
     best = max(spec, key=lambda key: len(ids & spec[key]), default=None)
     if best is None or not ids & spec[best]:
         return None
@@ -114,75 +132,105 @@ def _match_by_cells(data, spec):
 
 
 def _read_notebook(data):
-    """Return None if ``data`` is a valid notebook, else why it is not."""
+    """Return (notebook, None) if ``data`` is a valid notebook, else (None, why not)."""
     try:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(notebook)
+        for cell in notebook.cells:  # nbgrader reads these; the schema does not check them
+            meta = cell.metadata.get("nbgrader", {})
+            if not isinstance(meta, dict) or not isinstance(meta.get("grade_id", ""), str):
+                raise ValueError("a cell's nbgrader metadata is malformed")
     except Exception as error:  # noqa: BLE001 - any reason makes it ungradable
-        return f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
-    return None
+        text = str(error).splitlines()[0][:200] if str(error) else ""
+        return None, f"{type(error).__name__}: {text}"
+    return notebook, None
 
 
-def collect(source, assignment_names, named_regexp=DEFAULT_REGEXP, with_students=False):
-    """Read a folder or zip of submissions; return ({(student, assignment): Submission}, [problems]).
+def _safe_id(student):
+    """True for a student id that is safe as a folder name."""
+    return bool(student) and not student.startswith(".") and "/" not in student \
+        and "\\" not in student and student == student.strip()
 
-    With ``with_students``, also return every student id seen, including students
-    none of whose files is a notebook of an assignment. The files are only read:
-    ``source`` is never modified.
-    """
+
+def _read_files(source):
+    """Return {relative path: bytes} of the notebooks in a folder or zip."""
     source = Path(source)
-    spec = assignment_notebooks(assignment_names)
-    files = {}  # relative path -> bytes
+    files = {}
     if source.is_file() and zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if not info.is_dir() and info.filename.endswith(".ipynb"):
-                    files[Path(info.filename)] = archive.read(info)
+                path = Path(info.filename)
+                if info.is_dir() or path.suffix != ".ipynb" or path.is_absolute() \
+                        or ".." in path.parts:
+                    continue
+                files[path] = archive.read(info)
+        # A zip of one folder (class/alice/..., class/bob_...): look inside it, unless
+        # that folder is the one student (alice/01_convolution/...).
+        tops = {p.parts[0] for p in files}
+        inner = {p.parts[1] for p in files if len(p.parts) > 2}
+        if len(tops) == 1 and all(len(p.parts) > 1 for p in files) and (
+                len(inner) > 1 or any(len(p.parts) == 2 for p in files)):
+            files = {Path(*p.parts[1:]): data for p, data in files.items()}
     elif source.is_dir():
         for path in sorted(source.rglob("*.ipynb")):
             files[path.relative_to(source)] = path.read_bytes()
     else:
         raise SystemExit(f"{source}: not a folder or a zip file of submissions")
-    # A zip holding one top folder (class.zip -> class/alice/...): look inside it.
-    tops = {p.parts[0] for p in files if len(p.parts) > 1}
-    if len(tops) == 1 and all(len(p.parts) > 2 for p in files):
-        files = {Path(*p.parts[1:]): data for p, data in files.items()}
+    return files
 
+
+def collect(source, assignment_names, named_regexp=None, with_students=False):
+    """Read a folder or zip of submissions; return ({(student, assignment): Submission}, [skipped]).
+
+    With ``with_students``, also return every student id seen, including students
+    none of whose files is a notebook of an assignment. The files are only read:
+    ``source`` is never modified.
+    """
+    spec = assignment_notebooks(assignment_names)
+    patterns = [re.compile(named_regexp)] if named_regexp else [
+        re.compile(default_regexp(spec)), re.compile(FALLBACK_REGEXP)]
     submissions, unmatched, seen = {}, [], set()
-    pattern = re.compile(named_regexp)
-    for rel, data in sorted(files.items()):
+    for rel, data in sorted(_read_files(source).items()):
         if SKIP_PARTS & set(rel.parts) or rel.name.startswith("."):
             continue
         if len(rel.parts) > 1:
             student, inner = rel.parts[0], Path(*rel.parts[1:])
         else:
-            found = pattern.fullmatch(rel.stem)
+            found = next((m for m in (p.fullmatch(rel.stem) for p in patterns) if m), None)
             if not found:
-                unmatched.append(f"{rel}: its name does not match --named-regexp {named_regexp!r}")
+                unmatched.append(f"{rel}: its name does not match <student_id>_<file_id>")
                 continue
             student, inner = found.group("student_id"), Path(found.group("file_id") + ".ipynb")
+        if not _safe_id(student):
+            unmatched.append(f"{rel}: {student!r} cannot be a student id")
+            continue
         seen.add(student)
-        broken = _read_notebook(data)
-        key = None if broken else _match_by_cells(data, spec)
-        key = key or _match_by_name(inner, spec)
+        notebook, broken = _read_notebook(data)
+        key = (_match_by_cells(notebook, spec) if notebook else None) or _match_by_name(inner, spec)
         if key is None:
             unmatched.append(f"{rel}: not a notebook of any assignment")
             continue
-        assignment, notebook = key
+        assignment, name = key
         sub = submissions.setdefault((student, assignment), Submission(student, assignment))
         if broken:
             sub.problems.append(f"{inner} is not a valid notebook ({broken}): it scores 0")
             continue
-        if inner.name != notebook:
-            sub.problems.append(f"{inner} was graded as {notebook} (recognised by its cells)")
-        if notebook in sub.notebooks:
-            sub.problems.append(f"more than one file for {notebook}; graded {inner}")
-        sub.notebooks[notebook] = data
+        exact = inner.name == name
+        if name in sub.notebooks:
+            if name in sub.exact or not exact:  # keep the file with the notebook's own name
+                sub.problems.append(f"more than one file for {name}: {inner} was not graded")
+                continue
+            sub.problems.append(f"more than one file for {name}: graded {inner}")
+        elif not exact:
+            sub.problems.append(f"{inner} was graded as {name} (recognised by its cells)")
+        sub.notebooks[name] = data
+        if exact:
+            sub.exact.add(name)
     for (student, assignment), sub in submissions.items():
-        for (a, notebook) in spec:
-            if a == assignment and notebook not in sub.notebooks and not any(
-                    notebook in p or "not a valid" in p for p in sub.problems):
-                sub.problems.append(f"{notebook} is missing: it scores 0")
+        for (a, name) in spec:
+            if a == assignment and name not in sub.notebooks and not any(
+                    "not a valid" in p for p in sub.problems):
+                sub.problems.append(f"{name} is missing: it scores 0")
     if with_students:
         return submissions, unmatched, sorted(seen)
     return submissions, unmatched
@@ -195,11 +243,9 @@ def tampering(sub, release_dir):
         release = release_dir / sub.assignment / name
         if not release.exists():
             continue
-        tests = {c.metadata["nbgrader"]["grade_id"]: c.source
-                 for c in nbformat.read(release, as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-                 and not c.metadata["nbgrader"].get("solution")}
-        submitted = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+        tests = {_grade_id(c): c.source for c in nbformat.read(release, as_version=4).cells
+                 if nbgrader_plugins.is_test_cell(c)}
+        submitted = {_grade_id(c): c.source
                      for c in nbformat.reads(data.decode("utf-8"), as_version=4).cells}
         edited = sorted(k for k in tests if k in submitted and submitted[k] != tests[k])
         deleted = sorted(k for k in tests if k not in submitted)
@@ -270,13 +316,23 @@ def grade_one(api, course_dir, task):
     if feedback and not feedback.get("success"):
         problems.append("nbgrader could not write its feedback")
     return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
-            "seconds": round(time.perf_counter() - started, 2),
+            "seconds": round(time.perf_counter() - started, 2), "failed": not log["success"],
             "autograded": str(autograded),
             "feedback": str(course_dir / "feedback" / student / assignment)}
 
 
+def _exit_with_parent():
+    """Kill this worker (and so, through their parent poller, its kernels) if the run dies."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os.killpg(0, signal.SIGKILL)
+
+
 def worker(course_dir):
     """Grade the tasks read from stdin (JSON lines); write one result line per task."""
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     api = _api(course_dir)
     out = sys.stdout
     sys.stdout = sys.stderr  # anything else printed must not mix with the results
@@ -285,11 +341,15 @@ def worker(course_dir):
         try:
             result = grade_one(api, course_dir, task)
         except Exception as error:  # noqa: BLE001 - reported, the class goes on
-            result = {"student": task["student"], "assignment": task["assignment"],
-                      "cells": {}, "seconds": 0,
-                      "problems": [f"grading failed: {type(error).__name__}: {error}"]}
+            result = failure(task, f"grading failed: {type(error).__name__}: {error}")
         out.write("RESULT " + json.dumps(result) + "\n")
         out.flush()
+
+
+def failure(task, why, seconds=0):
+    """The result of a submission the grader could not grade (graded again next run)."""
+    return {"student": task["student"], "assignment": task["assignment"], "cells": {},
+            "seconds": seconds, "problems": [why], "failed": True}
 
 
 class Worker:
@@ -319,21 +379,22 @@ class Worker:
         lines.put(None)  # the process ended
 
     def grade(self, task, deadline):
-        if self.process is None or self.process.poll() is not None:
-            self.start()
-        self.process.stdin.write(json.dumps(task) + "\n")
-        self.process.stdin.flush()
         try:
+            if self.process is None or self.process.poll() is not None:
+                self.start()
+            self.process.stdin.write(json.dumps(task) + "\n")
+            self.process.stdin.flush()
             result = self.lines.get(timeout=deadline)
         except queue.Empty:
-            result = None
-            why = f"grading did not finish within {deadline:.0f} s: stopped"
-        else:
-            why = "the grading process died"
+            self.stop()
+            return failure(task, f"grading did not finish within {deadline:.0f} s: stopped",
+                           deadline)
+        except Exception as error:  # noqa: BLE001 - a broken worker must not stop the class
+            self.stop()
+            return failure(task, f"the grading process failed: {type(error).__name__}: {error}")
         if result is None:
             self.stop()
-            return {"student": task["student"], "assignment": task["assignment"],
-                    "cells": {}, "seconds": deadline, "problems": [why]}
+            return failure(task, "the grading process died")
         return result
 
     def stop(self):
@@ -380,13 +441,17 @@ def graded_marks(course_dir):
 
 
 def merge(course_dir, result, digest, problems):
-    """Write one graded submission into the course's gradebook, in one transaction."""
+    """Write one graded submission into the course's gradebook.
+
+    Its grades and its row in the ``cnnbook_graded`` table (what says it is done)
+    are committed together; a run killed before that commit grades it again.
+    """
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
     student, assignment = result["student"], result["assignment"]
     course_dir = Path(course_dir)
-    for kind in ("autograded", "feedback"):
+    for kind in ("submitted", "autograded", "feedback"):
         target = course_dir / kind / student / assignment
         shutil.rmtree(target, ignore_errors=True)
         if result.get(kind) and Path(result[kind]).exists():
@@ -463,33 +528,48 @@ class Progress:
             print(file=sys.stderr)
 
 
+def grader_digest(assignment_names, timeout):
+    """A digest of everything besides the submissions that decides grades."""
+    h = hashlib.sha256(f"timeout={timeout}".encode())
+    paths = [p for name in assignment_names for p in course.source_notebooks(name)]
+    for pattern in GRADER_FILES:
+        paths += sorted(course.ROOT.glob(pattern))
+    for path in paths:
+        h.update(str(path.relative_to(course.ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _setup(out, assignment_names, timeout, regrade):
+    """Create (or reuse) the course under ``out``; return (course_dir, template)."""
+    course_dir, template, stamp = out / "course", out / "template", out / "grader.sha256"
+    digest = grader_digest(assignment_names, timeout)
+    if stamp.exists() and stamp.read_text() == digest and not regrade:
+        return course_dir, template
+    if stamp.exists() and not regrade:
+        raise SystemExit(
+            f"{out} was graded by another version of the grader (solutions, tests, plugins, "
+            "cnnbook or timeout changed): pass --regrade to grade everything again, "
+            "or choose another --out")
+    stamp.unlink(missing_ok=True)  # set-up from scratch; the stamp is written last
+    for folder in (course_dir, template, out / "feedback", out / "workers"):
+        shutil.rmtree(folder, ignore_errors=True)
+    course.make_course(template, assignment_names, timeout=timeout)
+    shutil.copytree(template, course_dir, symlinks=True)
+    course.write_course_config(course_dir, timeout=timeout)
+    stamp.write_text(digest)
+    return course_dir, template
+
+
 def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
-        named_regexp=DEFAULT_REGEXP, assignment_names=None, quiet=False):
+        named_regexp=None, assignment_names=None, quiet=False):
     """Grade a class; return the results dict (also written to ``out/results.json``)."""
     out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
     if not assignment_names:  # every assignment that somebody submitted
-        found, _, _ = collect(submissions_path, course.assignments(), named_regexp,
-                              with_students=True)
+        found, _ = collect(submissions_path, course.assignments(), named_regexp)
         assignment_names = sorted({a for _, a in found}) or course.assignments()
     jobs = jobs or os.cpu_count() or 1
-    course_dir, template = out / "course", out / "template"
-    stamp = out / "source.sha256"
-    digest_src = hashlib.sha256()
-    for name in assignment_names:
-        for path in course.source_notebooks(name):
-            digest_src.update(path.read_bytes())
-    digest_src.update(f"{timeout}".encode())
-    if regrade or not stamp.exists() or stamp.read_text() != digest_src.hexdigest():
-        if course_dir.exists() and not regrade:
-            raise SystemExit(
-                f"{out} was graded with other solutions or another timeout: "
-                "pass --regrade to grade everything again, or choose another --out")
-        for folder in (course_dir, template, out / "feedback", out / "workers"):
-            shutil.rmtree(folder, ignore_errors=True)
-        course.make_course(template, assignment_names, timeout=timeout)
-        shutil.copytree(template, course_dir, symlinks=True)
-        course.write_course_config(course_dir, timeout=timeout)
-        stamp.write_text(digest_src.hexdigest())
+    course_dir, template = _setup(out, assignment_names, timeout, regrade)
     timeout = read_timeout(course_dir)
 
     collected, unmatched, students = collect(submissions_path, assignment_names, named_regexp,
@@ -499,16 +579,17 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         for student in students:
             gb.update_or_create_student(student)
     marks = graded_marks(course_dir)
-    staging = out / "workers" / "staging"
-    shutil.rmtree(staging, ignore_errors=True)
+    # A run killed earlier may have left workers: they stop within a second of losing
+    # their parent. This run's files go in a folder of its own.
+    shutil.rmtree(out / "workers", ignore_errors=True)
+    run_dir = out / "workers" / f"run-{os.getpid()}"
     tasks, digests, notes = [], {}, {}
     for key, sub in sorted(collected.items()):
-        digest = sub.digest(timeout)
-        digests[key] = digest
+        digests[key] = sub.digest()
         notes[key] = sub.problems + tampering(sub, template / "release")
-        if not regrade and key in marks and marks[key][0] == digest:
+        if not regrade and key in marks and marks[key][0] == digests[key]:
             continue
-        folder = staging / sub.student / sub.assignment
+        folder = run_dir / "staging" / sub.student / sub.assignment
         folder.mkdir(parents=True)
         for name, data in sub.notebooks.items():
             (folder / name).write_bytes(data)
@@ -517,42 +598,54 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         tasks.append({"student": sub.student, "assignment": sub.assignment, "folder": str(folder),
                       "empty": not sub.notebooks, "deadline": 120 + cells * (timeout + 5)})
 
-    progress = Progress(len(tasks), jobs) if not quiet else None
+    workers = [Worker(template, run_dir / f"w{i}", course.subprocess_env(
+        threads=1 if jobs > 1 else None)) for i in range(min(jobs, len(tasks)))]
     if not quiet:
         print(f"{len(collected)} submissions from {len(students)} students; "
-              f"{len(tasks)} to grade with {min(jobs, max(len(tasks), 1))} workers "
+              f"{len(tasks)} to grade with {len(workers)} workers "
               f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
+    progress = Progress(len(tasks), jobs) if not quiet else None
     todo, done = queue.Queue(), queue.Queue()
     for task in tasks:
         todo.put(task)
-    env = course.subprocess_env(threads=1 if jobs > 1 else None)
-    workers = [Worker(template, out / "workers" / f"w{i}", env)
-               for i in range(min(jobs, len(tasks)))]
 
     def loop(w):
-        try:
-            while True:
-                try:
-                    task = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if task["empty"]:
-                    done.put((task, {"student": task["student"], "assignment": task["assignment"],
-                                     "cells": {}, "seconds": 0, "problems": []}))
-                    continue
-                done.put((task, w.grade(task, task["deadline"])))
-        finally:
-            w.stop()
+        while True:
+            try:
+                task = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if task["empty"]:  # nothing gradable was submitted: 0, no kernel
+                    result = {"student": task["student"], "assignment": task["assignment"],
+                              "cells": {}, "seconds": 0, "problems": []}
+                else:
+                    result = w.grade(task, task["deadline"])
+            except Exception as error:  # noqa: BLE001 - every task gets a result
+                result = failure(task, f"the grader failed: {type(error).__name__}: {error}")
+            done.put((task, result))
 
+    kill_after = int(os.environ.get("CNNBOOK_GRADE_KILL_AFTER", "0"))  # tests: die mid-class
     threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
-    for thread in threads:
-        thread.start()
-    for _ in tasks:
-        task, result = done.get()
-        key = (task["student"], task["assignment"])
-        merge(course_dir, result, digests[key], notes[key] + result.get("problems", []))
-        if progress:
-            progress.step(f"{task['student']} {task['assignment']}")
+    try:
+        for thread in threads:
+            thread.start()
+        for merged in range(1, len(tasks) + 1):
+            task, result = done.get()
+            key = (task["student"], task["assignment"])
+            if result.get("failed"):
+                digest = RETRY
+            else:
+                digest = digests[key]
+                result["submitted"] = task["folder"]
+            merge(course_dir, result, digest, notes[key] + result.get("problems", []))
+            if progress:
+                progress.step(f"{task['student']} {task['assignment']}")
+            if merged == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+    finally:
+        for w in workers:
+            w.stop()
     for thread in threads:
         thread.join()
     if progress:
@@ -568,6 +661,7 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     (out / "results.json").write_text(json.dumps(results, indent=1))
     import report
     report.write_report(results, out / "report.html")
+    shutil.rmtree(run_dir, ignore_errors=True)
     if not quiet:
         print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
               file=sys.stderr)
@@ -625,8 +719,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
     parser.add_argument("--regrade", action="store_true", help="grade every submission again")
-    parser.add_argument("--named-regexp", default=DEFAULT_REGEXP,
-                        help="pattern of flat file names, with groups student_id and file_id")
+    parser.add_argument("--named-regexp", default=None,
+                        help="pattern of flat file names, with groups student_id and file_id "
+                             "(default: <student_id>_<notebook name>...)")
     parser.add_argument("--assignments", nargs="*", help="default: every assignment in solutions/")
     parser.add_argument("--sensitivity", action="store_true",
                         help="check the grader on every assignment's solution, release and "

@@ -10,7 +10,8 @@ tests/wrong/, so a class exercises the real grader. ``--bad`` adds the students
 the pipeline must survive (``bad_class``): an infinite loop, a cell that kills the
 kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
 JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
-and of the course's helpers, and a cell printing 100 MB.
+and of the course's helpers (in a cell, and from inside a function the tests
+call), and a cell printing 100 MB.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import course  # noqa: E402
 
 LOOP = "while True:  # never ends\n    pass\n"
 EXIT = "import os\nos._exit(1)\n"
-PATCHES = {
+PATCHES = {  # appended to a wrong version's cell: none of them may gain a point
     "cheat-allclose": "import numpy\nnumpy.allclose = lambda *a, **k: True\n"
                       "numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.shape(a), bool)\n",
     "cheat-testing": "import numpy.testing\n"
@@ -38,13 +39,22 @@ PATCHES = {
     "cheat-checks": "import cnnbook.checks\n"
                     "for _name in dir(cnnbook.checks):\n"
                     "    if _name.startswith('assert'):\n"
-                    "        setattr(cnnbook.checks, _name, lambda *a, **k: None)\n"
-                    "checks = cnnbook.checks\n",
-    "cheat-ops": "import cnnbook.ops, types\n"
-                 "ops = types.SimpleNamespace(**{{k: getattr(cnnbook.ops, k) for k in dir(cnnbook.ops)}})\n"
-                 "ops.{name} = {name}\n"
-                 "cnnbook.ops.{name} = {name}\n",
+                    "        setattr(cnnbook.checks, _name, lambda *a, **k: None)\n",
+    "cheat-code": "import cnnbook.checks\n"
+                  "for _name in dir(cnnbook.checks):\n"
+                  "    _f = getattr(cnnbook.checks, _name)\n"
+                  "    if _name.startswith('assert') and hasattr(_f, '__code__'):\n"
+                  "        _f.__code__ = (lambda *a, **k: None).__code__\n",
+    "cheat-during-call": "_student_{name} = {name}\n"
+                         "def {name}(*args, **kwargs):\n"
+                         "    import cnnbook.checks\n"
+                         "    for _name in dir(cnnbook.checks):\n"
+                         "        if _name.startswith('assert'):\n"
+                         "            setattr(cnnbook.checks, _name, lambda *a, **k: None)\n"
+                         "    return _student_{name}(*args, **kwargs)\n",
 }
+# Makes the reference the tests compare with (cnnbook.ops.<name>) the student's function.
+PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
 
 
 def _bytes(notebook):
@@ -59,10 +69,16 @@ def _cells(assignment):
 def bad_class(assignment):
     """Return ({student: {file name: bytes}}, {student: expectation}) for one assignment.
 
-    An expectation is ``("like", other_student)`` (the same score as a reference
-    student of the class), ``("before", grade_id)`` (only the points of the test
-    cells above that solution cell) or ``("score", number)``.
+    The class holds reference students (``solution``, ``release``, ``wrong`` with
+    a kept wrong version of the second solution cell, ``blank-<cell>`` with one
+    solution cell left as released) and the bad students, each expected to score
+    what a reference student scores: ``("like", reference)``, ``("before",
+    grade_id)`` (only the points of the test cells above that solution cell) or
+    ``("score", number or "full")``. Only the bad students, the solution and the
+    release have an expectation.
     """
+    from cnnbook import ops
+
     sources = course.solution_sources(assignment)
     ids = list(sources)
     first, second = ids[0], ids[min(1, len(ids) - 1)]
@@ -75,17 +91,16 @@ def bad_class(assignment):
 
     files, expect = {}, {}
 
-    def add(student, notebook, expectation, name=notebook_name):
+    def add(student, notebook, expectation=None, name=notebook_name):
         files[student] = {name: notebook if isinstance(notebook, bytes) else _bytes(notebook)}
-        expect[student] = expectation
+        if expectation:
+            expect[student] = expectation
 
     add("solution", solved(), ("score", "full"))
     add("release", nbformat.read(release[notebook_name], as_version=4), ("score", 0))
-    add("wrong", solved(**{second: wrong.source}), ("like", "wrong"))
-    add(f"blank-{first}", solved(**{first: "raise NotImplementedError()\n"}), ("like", f"blank-{first}"))
-    add(f"blank-{second}", solved(**{second: "raise NotImplementedError()\n"}),
-        ("like", f"blank-{second}"))
-    # Each bad student below is compared with one of the reference students above.
+    add("wrong", solved(**{second: wrong.source}))
+    add(f"blank-{first}", solved(**{first: "raise NotImplementedError()\n"}))
+    add(f"blank-{second}", solved(**{second: "raise NotImplementedError()\n"}))
     add("bad-loop", solved(**{second: LOOP + sources[second]}), ("like", f"blank-{second}"))
     add("bad-exit", solved(**{second: EXIT + sources[second]}), ("before", second))
     add("bad-systemexit", solved(**{first: "raise SystemExit(1)\n" + sources[first]}),
@@ -99,20 +114,34 @@ def bad_class(assignment):
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),
         ("score", "full"))
     no_tests = solved(**{second: wrong.source})
-    no_tests.cells = [c for c in no_tests.cells
-                      if not (c.metadata.get("nbgrader", {}).get("grade")
-                              and not c.metadata["nbgrader"].get("solution"))]
+    no_tests.cells = [c for c in no_tests.cells if not _is_test(c)]
     add("bad-deleted-tests", no_tests, ("like", "wrong"))
     edited = solved(**{second: wrong.source})
     for cell in edited.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        if _is_test(cell):
             cell.source = "pass  # all tests pass now"
     add("bad-edited-tests", edited, ("like", "wrong"))
     for student, patch in PATCHES.items():
-        source = wrong.source + "\n" + patch.format(name=wrong.grade_id)
+        if "{name}" in patch and f"def {second}(" not in wrong.source:
+            continue  # the cell does not define a function named after it
+        source = wrong.source + "\n" + patch.format(name=second)
         add(student, solved(**{second: source}), ("like", "wrong"))
+    # Rebinding the reference the tests compare with: needs a wrong version of a cell
+    # named like a function of cnnbook.ops.
+    in_ops = [v for v in course.wrong_versions(assignment) if hasattr(ops, v.grade_id)
+              and f"def {v.grade_id}(" in v.source]
+    if in_ops:
+        version = in_ops[0]
+        add("wrong-ops", solved(**{version.grade_id: version.source}))
+        add("cheat-ops", solved(**{version.grade_id: version.source + "\n"
+                                   + PATCH_OPS.format(name=version.grade_id)}),
+            ("like", "wrong-ops"))
     return files, expect
+
+
+def _is_test(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def demo_class(size, assignments=None):

@@ -5,13 +5,18 @@ built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
 
 ``GuardedExecute`` (replaces nbgrader's ``Execute``)
     * Before the first cell a student can edit runs, it snapshots the modules the
-      tests rely on (``numpy``, ``cnnbook``, TensorFlow's public API, ``builtins``)
-      and the notebook's names bound to modules (``np``, ``tf``, ``checks``,
-      ``ops``...). Before every test cell it puts them back, so
-      ``np.allclose = lambda *a, **k: True``, ``np.testing.assert_allclose = ...``,
-      ``checks.assert_close = ...``, ``ops.conv2d = my_conv`` or ``np = Fake()``
-      in a solution cell gain nothing: the test cell runs against the originals.
-    * A cell that kills the kernel (``os._exit``, ``exit()``, a crash) or cannot be
+      tests rely on (``numpy``, ``cnnbook``, ``builtins``, and TensorFlow and Keras
+      as the locked set-up cells import them), the bodies of their Python
+      functions and the notebook's names bound to modules (``np``, ``tf``,
+      ``checks``, ``ops``...). Before every test cell it puts them back and removes
+      names that shadow builtins, so ``np.allclose = lambda *a, **k: True``,
+      ``np.testing.assert_allclose = ...``, ``checks.assert_close = ...``,
+      ``ops.conv2d = my_conv``, ``np = Fake()`` or ``len = ...`` in a solution cell
+      gain nothing: the test cell runs against the originals. (Student code runs
+      in the same process as the tests, so a determined attack from inside a
+      function the test calls is not ruled out; ``cnnbook.checks.forbidden``
+      undoes changes made during the call it wraps.)
+    * A cell that kills the kernel (``os._exit``, a crash) or cannot be
       interrupted after a timeout no longer loses the whole submission: the cell
       gets an error output saying what happened, later cells are marked as not
       run (so their tests score 0), and the points earned before are kept.
@@ -38,45 +43,70 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 # -------------------------------------------------------------------- the guard
-# Code run in the kernel: it stores a restore function under a name drawn at
-# random for each notebook, so a submission cannot know it in advance.
+# Code run in the kernel. It stores (restore, extend) under a name drawn at random
+# for each notebook, so a submission cannot know it in advance.
 _SNAPSHOT_CODE = r'''
-def _cnnbook_make_guard(prefixes, namespace):
+def _make_guard(prefixes, imports, namespace):
     import builtins
+    import importlib
     import sys
     import types
 
-    def protected():
-        for name, module in list(sys.modules.items()):
-            if isinstance(module, types.ModuleType) and (
-                name == "builtins" or any(name == p or name.startswith(p + ".") for p in prefixes)
-            ):
-                yield name, module
+    for name in imports:  # cheap modules the tests use, clean before any student code
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    Module, Function = types.ModuleType, types.FunctionType
+    builtin_names = dict(vars(builtins))
+    shadows = {k: v for k, v in namespace.items() if k in builtin_names}
+    modules, functions, bound = {}, {}, {}
+    setitem, getitem, items, delitem = dict.__setitem__, dict.get, dict.items, dict.__delitem__
 
-    modules = {name: (module, dict(vars(module))) for name, module in protected()}
-    bound = {k: v for k, v in namespace.items()
-             if isinstance(v, types.ModuleType) and not k.startswith("_")}
-    restore_items = dict.items
-    dict_get = dict.get
-    dict_setitem = dict.__setitem__
+    def protected(name):
+        return name == "builtins" or any(name == p or name.startswith(p + ".") for p in prefixes)
+
+    def extend():
+        """Add the protected modules imported, and the module names bound, since the last call."""
+        for name, module in list(sys.modules.items()):
+            if name not in modules and isinstance(module, Module) and protected(name):
+                saved = dict(vars(module))
+                modules[name] = (module, saved)
+                if name.split(".")[0] in ("cnnbook", "numpy"):
+                    for value in saved.values():
+                        if isinstance(value, Function):
+                            functions[id(value)] = (value, value.__code__, value.__defaults__,
+                                                    value.__kwdefaults__)
+        for key, value in list(namespace.items()):
+            if isinstance(value, Module) and not key.startswith("_"):
+                bound[key] = value
 
     def restore():
-        for name, (module, saved) in modules.items():
-            dict_setitem(sys.modules, name, module)
+        """Put back every protected module, function body and module name; unshadow builtins."""
+        for name, (module, saved) in items(modules):
+            setitem(sys.modules, name, module)
             current = vars(module)
-            for key, value in restore_items(saved):
-                if dict_get(current, key, restore) is not value:
-                    dict_setitem(current, key, value)
-        for key, value in restore_items(bound):
-            dict_setitem(namespace, key, value)
+            for key, value in items(saved):
+                if getitem(current, key, restore) is not value:
+                    setitem(current, key, value)
+        for function, code, defaults, kwdefaults in functions.values():
+            function.__code__, function.__defaults__ = code, defaults
+            function.__kwdefaults__ = kwdefaults
+        for key, value in items(bound):
+            setitem(namespace, key, value)
+        for key in [k for k in namespace if k in builtin_names and not k.startswith("_")]:
+            if namespace[key] is not getitem(shadows, key, restore):
+                delitem(namespace, key)
 
-    return restore
+    extend()
+    return restore, extend
 
-__import__("builtins").__dict__[@NAME@] = _cnnbook_make_guard(@PREFIXES@, globals())
-del _cnnbook_make_guard
+__import__("builtins").__dict__[@NAME@] = _make_guard(@PREFIXES@, @IMPORTS@, globals())
+del _make_guard
 '''
 
-_RESTORE_CODE = '__import__("builtins").__dict__[@NAME@]()'
+_CALL_CODE = '__import__("builtins").__dict__[@NAME@][@WHICH@]()'
+
 
 NOT_RUN = NotebookNode(
     output_type="error",
@@ -108,7 +138,14 @@ def is_student_cell(cell):
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute, with module restoration before tests and dead-kernel recovery."""
+    """nbgrader's Execute, with module restoration before tests and dead-kernel recovery.
+
+    Order of work, cell by cell: before the first cell a student can edit, a
+    snapshot (of the modules in ``protected_modules`` already imported, after
+    importing ``clean_imports``); after each locked cell that is not a test (the
+    set-up cells), the snapshot is extended with what that cell imported and
+    bound; before each locked cell and each test cell, everything is restored.
+    """
 
     protected_modules = List(
         Unicode(),
@@ -116,8 +153,14 @@ class GuardedExecute(Execute):
         help="Top-level modules (with their submodules) restored before each test cell.",
     ).tag(config=True)
 
+    clean_imports = List(
+        Unicode(),
+        ["numpy", "numpy.testing", "cnnbook", "cnnbook.checks", "cnnbook.ops"],
+        help="Modules imported by the snapshot itself, before any student code runs.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
-        self._guard_name = "_cnnbook_guard_" + secrets.token_hex(8)
+        self._guard_name = "_" + secrets.token_hex(12)
         self._guard_ready = False
         self._stopped = None  # why the kernel stopped, once it has
         return super().preprocess(nb, resources, km)
@@ -130,6 +173,10 @@ class GuardedExecute(Execute):
         errors = [o for o in cell.outputs if o.output_type == "error"]
         return errors[0] if errors else None
 
+    def _call(self, which, index):
+        code = _CALL_CODE.replace("@NAME@", repr(self._guard_name)).replace("@WHICH@", str(which))
+        return self._run_hidden(code, index)
+
     def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code":
             return cell
@@ -137,28 +184,31 @@ class GuardedExecute(Execute):
             cell.outputs = [NOT_RUN]
             return cell
         try:
-            if is_student_cell(cell) and not self._guard_ready:
+            student = is_student_cell(cell)
+            if student and not self._guard_ready:
                 code = (_SNAPSHOT_CODE.replace("@NAME@", repr(self._guard_name))
-                        .replace("@PREFIXES@", repr(tuple(self.protected_modules))))
-                error = self._run_hidden(code, cell_index)
-                self._guard_ready = error is None
-            if is_test_cell(cell) and self._guard_ready:
-                error = self._run_hidden(_RESTORE_CODE.replace("@NAME@", repr(self._guard_name)),
-                                         cell_index)
+                        .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
+                        .replace("@IMPORTS@", repr(tuple(self.clean_imports))))
+                self._guard_ready = self._run_hidden(code, cell_index) is None
+            if not student and self._guard_ready:
+                error = self._call(0, cell_index)  # restore
                 if error is not None:
                     cell.outputs = [_error(
                         "GraderError",
                         "the grader could not restore numpy, cnnbook and TensorFlow before "
-                        f"this test ({error.ename}: {error.evalue}); did a cell tamper with them?",
+                        f"this cell ({error.ename}: {error.evalue}); did a cell tamper with them?",
                     )]
                     return cell
-            return super().execute_cell(cell, cell_index, execution_count, store_history)
+            cell = super().execute_cell(cell, cell_index, execution_count, store_history)
+            if not student and not is_test_cell(cell) and self._guard_ready:
+                self._call(1, cell_index)  # extend: what a set-up cell imported is protected too
+            return cell
         except DeadKernelError:
             self._stopped = "the kernel died"
             cell.outputs.append(_error(
                 "DeadKernelError",
-                "the kernel died while running this cell (os._exit, exit(), a crash or "
-                "running out of memory); the cells after it were not run",
+                "the kernel died while running this cell (os._exit, a crash or running out "
+                "of memory); the cells after it were not run",
             ))
         except CellTimeoutError:
             self._stopped = "a cell could not be interrupted"

@@ -22,6 +22,7 @@ when it does not, so nbgrader scores the test cell that calls it.
 """
 
 import contextlib
+from types import FunctionType as _FunctionType
 
 import numpy as np
 
@@ -272,6 +273,10 @@ def forbidden(module, names, label=None):
     """
     label = label or module.__name__
     saved = {name: getattr(module, name) for name in names}
+    # Whatever the block changes in ``module`` or in this module (a student's function
+    # replacing ``checks.assert_close`` while a test calls it) is undone on exit.
+    saved_module, saved_checks = dict(vars(module)), dict(globals())
+    saved_code = [(f, f.__code__) for f in saved_checks.values() if isinstance(f, _FunctionType)]
 
     def blocker(name):
         def blocked(*args, **kwargs):
@@ -289,3 +294,9 @@ def forbidden(module, names, label=None):
     finally:
         for name, function in saved.items():
             setattr(module, name, function)
+        for namespace, snapshot in ((vars(module), saved_module), (globals(), saved_checks)):
+            for key, value in snapshot.items():
+                if namespace.get(key, snapshot) is not value:
+                    namespace[key] = value
+        for function, code in saved_code:
+            function.__code__ = code
