@@ -271,3 +271,62 @@ def test_course_config_sets_the_timeout_nbgrader_honours():
     assert "timeout" not in config.ExecutePreprocessor  # ignored by nbgrader
     assert grade.read_timeout(course.ROOT) == config.Execute.timeout
     assert nbgrader_plugins.GuardedExecute in config.Autograde.autograde_preprocessors
+
+
+def _solution_bytes():
+    files, _ = make_class.bad_class(ASSIGNMENT)
+    return files["solution"][f"{ASSIGNMENT}.ipynb"]
+
+
+def _students(source):
+    found, unmatched = grade.collect(source, course.assignments())
+    return sorted(found), unmatched, found
+
+
+def test_collect_zip_of_a_class_folder_with_underscored_ids(tmp_path):
+    data = _solution_bytes()
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"class/jane_doe_{ASSIGNMENT}.ipynb", data)
+        z.writestr(f"class/bob_{ASSIGNMENT}.ipynb", data)
+        z.writestr(f"../evil_{ASSIGNMENT}.ipynb", data)
+    keys, unmatched, _ = _students(archive)
+    assert keys == [("bob", ASSIGNMENT), ("jane_doe", ASSIGNMENT)]
+
+
+def test_collect_one_student_folder_is_that_student(tmp_path):
+    data = _solution_bytes()
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"alice/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", data)
+    assert _students(archive)[0] == [("alice", ASSIGNMENT)]
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / f"{ASSIGNMENT}.ipynb").write_bytes(data)
+    assert _students(tmp_path)[0] == [("bob", ASSIGNMENT)]
+
+
+def test_collect_guesses_ids_of_renamed_flat_files_and_says_so(tmp_path):
+    data = _solution_bytes()
+    (tmp_path / f"jane_doe_{ASSIGNMENT}.ipynb").write_bytes(data)
+    (tmp_path / "jane_doe_my copy.ipynb").write_bytes(data)
+    (tmp_path / "pat_homework.ipynb").write_bytes(data)
+    keys, _, found = _students(tmp_path)
+    assert keys == [("jane_doe", ASSIGNMENT), ("pat", ASSIGNMENT)]
+    assert any("more than one file" in p for p in found[("jane_doe", ASSIGNMENT)].problems)
+    assert any("guessed" in p for p in found[("pat", ASSIGNMENT)].problems)
+
+
+def test_collect_survives_malformed_nbgrader_metadata(tmp_path):
+    notebook = json.loads(_solution_bytes())
+    notebook["cells"][1]["metadata"]["nbgrader"] = None
+    (tmp_path / "eve").mkdir()
+    (tmp_path / "eve" / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(notebook))
+    _, _, found = _students(tmp_path)
+    assert found[("eve", ASSIGNMENT)].notebooks == {}
+    assert any("not a valid notebook" in p for p in found[("eve", ASSIGNMENT)].problems)
+
+
+def test_guard_helpers_read_names_and_imports():
+    assert nbgrader_plugins._names_used("x = len(a) + abs(b)\nprint(x)") == ("abs", "len", "print")
+    assert nbgrader_plugins._imports("import numpy as np\nfrom cnnbook import checks, ops") == [
+        "numpy", "cnnbook", "cnnbook.checks", "cnnbook.ops"]

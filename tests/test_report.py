@@ -258,3 +258,16 @@ def test_results_are_not_modified(tmp_path):
     before = copy.deepcopy(results)
     report.write_report(results, tmp_path / "r.html")
     assert results == before
+
+
+def test_failing_cells_leave_out_submissions_the_grader_failed_on():
+    results = {
+        "assignments": {"a": {"max_score": 1.0, "cells": [{"grade_id": "t", "max_score": 1.0}]}},
+        "submissions": [
+            {"student": "x", "assignment": "a", "score": 1.0, "cells": {"t": [1.0, 1.0]}},
+            {"student": "y", "assignment": "a", "score": 0.0, "cells": {"t": [0.0, 1.0]},
+             "failed": True, "problems": ["grading did not finish within 600 s: stopped"]},
+        ],
+    }
+    (row,) = report.failing_cells(results)
+    assert (row["failed"], row["graded"]) == (0, 1)

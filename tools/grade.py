@@ -47,6 +47,7 @@ import json
 import os
 import queue
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -70,7 +71,8 @@ FALLBACK_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
 SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
 RETRY = "retry"  # the digest recorded for a submission whose grading failed: graded again next run
 # Everything that changes grades besides the submissions: a change means --regrade.
-GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "src/cnnbook/*.py")
+GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/course.py",
+                "src/cnnbook/*.py", "requirements.lock")
 
 
 # ------------------------------------------------------------------- collection
@@ -164,19 +166,53 @@ def _read_files(source):
                         or ".." in path.parts:
                     continue
                 files[path] = archive.read(info)
-        # A zip of one folder (class/alice/..., class/bob_...): look inside it, unless
-        # that folder is the one student (alice/01_convolution/...).
-        tops = {p.parts[0] for p in files}
-        inner = {p.parts[1] for p in files if len(p.parts) > 2}
-        if len(tops) == 1 and all(len(p.parts) > 1 for p in files) and (
-                len(inner) > 1 or any(len(p.parts) == 2 for p in files)):
-            files = {Path(*p.parts[1:]): data for p, data in files.items()}
     elif source.is_dir():
         for path in sorted(source.rglob("*.ipynb")):
             files[path.relative_to(source)] = path.read_bytes()
     else:
         raise SystemExit(f"{source}: not a folder or a zip file of submissions")
     return files
+
+
+def _strip_container(files, spec):
+    """Look inside a folder or zip that holds one folder of the whole class.
+
+    ``class/alice/...`` or ``class/bob_01_convolution.ipynb`` become ``alice/...``
+    and ``bob_01_convolution.ipynb``; not when the one folder is a student's, that is
+    when the names inside it are those of assignments or notebooks.
+    """
+    if not files or any(len(p.parts) < 2 for p in files) or len({p.parts[0] for p in files}) > 1:
+        return files
+    names = {a.lower() for a, _ in spec} | {Path(nb).stem.lower() for _, nb in spec}
+    if any(Path(p.parts[1]).stem.lower() in names for p in files):
+        return files
+    return {Path(*p.parts[1:]): data for p, data in files.items()}
+
+
+def _flat_students(paths, patterns, named):
+    """Return {path: (student, file name, guessed)} for flat files, or None where none fits.
+
+    With the default patterns, a name that does not start with a notebook's name
+    after the student id (a renamed notebook) takes the longest student id already
+    seen in the class that prefixes it, else the part before the first underscore
+    (``guessed``).
+    """
+    found = {}
+    for path in paths:
+        match = patterns[0].fullmatch(path.stem)
+        found[path] = (match.group("student_id"), match.group("file_id") + ".ipynb", False) \
+            if match else None
+    if named:
+        return found
+    known = sorted({v[0] for v in found.values() if v}, key=len, reverse=True)
+    for path, value in found.items():
+        if value is None:
+            prefix = next((k for k in known if path.stem.startswith(k + "_")), None)
+            if prefix:
+                found[path] = (prefix, path.stem[len(prefix) + 1:] + ".ipynb", False)
+            elif (match := patterns[1].fullmatch(path.stem)):
+                found[path] = (match.group("student_id"), match.group("file_id") + ".ipynb", True)
+    return found
 
 
 def collect(source, assignment_names, named_regexp=None, with_students=False):
@@ -190,17 +226,21 @@ def collect(source, assignment_names, named_regexp=None, with_students=False):
     patterns = [re.compile(named_regexp)] if named_regexp else [
         re.compile(default_regexp(spec)), re.compile(FALLBACK_REGEXP)]
     submissions, unmatched, seen = {}, [], set()
-    for rel, data in sorted(_read_files(source).items()):
-        if SKIP_PARTS & set(rel.parts) or rel.name.startswith("."):
-            continue
+    files = _strip_container(_read_files(source), spec)
+    files = {rel: data for rel, data in files.items()
+             if not (SKIP_PARTS & set(rel.parts) or rel.name.startswith("."))}
+    flat = _flat_students([rel for rel in files if len(rel.parts) == 1], patterns,
+                          named=bool(named_regexp))
+    for rel, data in sorted(files.items()):
+        guessed = False
         if len(rel.parts) > 1:
             student, inner = rel.parts[0], Path(*rel.parts[1:])
+        elif flat[rel] is None:
+            unmatched.append(f"{rel}: its name does not match <student_id>_<file_id>")
+            continue
         else:
-            found = next((m for m in (p.fullmatch(rel.stem) for p in patterns) if m), None)
-            if not found:
-                unmatched.append(f"{rel}: its name does not match <student_id>_<file_id>")
-                continue
-            student, inner = found.group("student_id"), Path(found.group("file_id") + ".ipynb")
+            student, name, guessed = flat[rel]
+            inner = Path(name)
         if not _safe_id(student):
             unmatched.append(f"{rel}: {student!r} cannot be a student id")
             continue
@@ -212,6 +252,8 @@ def collect(source, assignment_names, named_regexp=None, with_students=False):
             continue
         assignment, name = key
         sub = submissions.setdefault((student, assignment), Submission(student, assignment))
+        if guessed:
+            sub.problems.append(f"the student id {student!r} was guessed from the file name {rel}")
         if broken:
             sub.problems.append(f"{inner} is not a valid notebook ({broken}): it scores 0")
             continue
@@ -330,19 +372,24 @@ def _exit_with_parent():
             os.killpg(0, signal.SIGKILL)
 
 
-def worker(course_dir):
-    """Grade the tasks read from stdin (JSON lines); write one result line per task."""
+def worker(course_dir, result_fd):
+    """Grade the tasks read from stdin (JSON lines); write one result line per task.
+
+    Results go to ``result_fd``, a pipe that the kernels do not inherit (they do
+    inherit stdout, so a notebook could write there), tagged with the task's nonce.
+    """
     threading.Thread(target=_exit_with_parent, daemon=True).start()
+    os.set_inheritable(result_fd, False)
+    out = os.fdopen(result_fd, "w")
     api = _api(course_dir)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # anything else printed must not mix with the results
     for line in sys.stdin:
         task = json.loads(line)
         try:
             result = grade_one(api, course_dir, task)
         except Exception as error:  # noqa: BLE001 - reported, the class goes on
             result = failure(task, f"grading failed: {type(error).__name__}: {error}")
-        out.write("RESULT " + json.dumps(result) + "\n")
+        result["nonce"] = task["nonce"]
+        out.write(json.dumps(result) + "\n")
         out.flush()
 
 
@@ -363,22 +410,28 @@ class Worker:
         shutil.rmtree(self.folder, ignore_errors=True)
         shutil.copytree(self.template, self.folder, symlinks=True)
         course.write_course_config(self.folder, timeout=read_timeout(self.template))
+        read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(self.folder)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, env=self.env, start_new_session=True,
+            [sys.executable, __file__, "--worker", str(self.folder), "--result-fd", str(write_end)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            text=True, env=self.env, start_new_session=True, pass_fds=(write_end,),
         )
+        os.close(write_end)
         self.lines = queue.Queue()
-        threading.Thread(target=self._read, args=(self.process, self.lines), daemon=True).start()
+        threading.Thread(target=self._read, args=(os.fdopen(read_end), self.lines),
+                         daemon=True).start()
 
     @staticmethod
-    def _read(process, lines):
-        for line in process.stdout:
-            if line.startswith("RESULT "):
-                lines.put(json.loads(line[len("RESULT "):]))
+    def _read(results, lines):
+        for line in results:
+            try:
+                lines.put(json.loads(line))
+            except ValueError:
+                pass
         lines.put(None)  # the process ended
 
     def grade(self, task, deadline):
+        task = {**task, "nonce": secrets.token_hex(16)}
         try:
             if self.process is None or self.process.poll() is not None:
                 self.start()
@@ -395,6 +448,10 @@ class Worker:
         if result is None:
             self.stop()
             return failure(task, "the grading process died")
+        if (result.get("nonce"), result.get("student"), result.get("assignment")) != (
+                task["nonce"], task["student"], task["assignment"]):
+            self.stop()
+            return failure(task, "the grading process sent a result for another task")
         return result
 
     def stop(self):
@@ -493,9 +550,10 @@ def results_of(course_dir, assignment_names, students, timeout):
                 if (sub.student_id, name) not in marks:
                     continue
                 graded.add(sub.student_id)
-                _, problems, seconds = marks[(sub.student_id, name)]
+                digest, problems, seconds = marks[(sub.student_id, name)]
                 results["submissions"].append({
                     "student": sub.student_id, "assignment": name, "score": sub.score,
+                    "failed": digest == RETRY,
                     "max_score": sub.max_score, "problems": problems, "seconds": seconds,
                     "cells": {g.name: [g.score, g.max_score]
                               for nb in sub.notebooks for g in nb.grades},
@@ -542,7 +600,7 @@ def grader_digest(assignment_names, timeout):
 def _setup(out, assignment_names, timeout, regrade):
     """Create (or reuse) the course under ``out``; return (course_dir, template)."""
     course_dir, template, stamp = out / "course", out / "template", out / "grader.sha256"
-    digest = grader_digest(assignment_names, timeout)
+    digest = grader_digest(assignment_names, timeout or read_timeout(course.ROOT))
     if stamp.exists() and stamp.read_text() == digest and not regrade:
         return course_dir, template
     if stamp.exists() and not regrade:
@@ -569,6 +627,8 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         found, _ = collect(submissions_path, course.assignments(), named_regexp)
         assignment_names = sorted({a for _, a in found}) or course.assignments()
     jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
     course_dir, template = _setup(out, assignment_names, timeout, regrade)
     timeout = read_timeout(course_dir)
 
@@ -609,8 +669,10 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     for task in tasks:
         todo.put(task)
 
+    stopping = threading.Event()
+
     def loop(w):
-        while True:
+        while not stopping.is_set():
             try:
                 task = todo.get_nowait()
             except queue.Empty:
@@ -644,6 +706,7 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
             if merged == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
     finally:
+        stopping.set()
         for w in workers:
             w.stop()
     for thread in threads:
@@ -727,9 +790,10 @@ def main(argv=None):
                         help="check the grader on every assignment's solution, release and "
                              "kept wrong versions, and print the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(args.worker)
+        return worker(args.worker, args.result_fd)
     if args.sensitivity:
         sys.exit(0 if sensitivity(args.assignments, args.jobs) else 1)
     if not args.submissions:

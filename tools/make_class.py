@@ -11,7 +11,8 @@ the pipeline must survive (``bad_class``): an infinite loop, a cell that kills t
 kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
 JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
 and of the course's helpers (in a cell, and from inside a function the tests
-call), and a cell printing 100 MB.
+call), a notebook writing a forged result to every pipe it holds, and a cell
+printing 100 MB.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ PATCHES = {  # appended to a wrong version's cell: none of them may gain a point
                          "        if _name.startswith('assert'):\n"
                          "            setattr(cnnbook.checks, _name, lambda *a, **k: None)\n"
                          "    return _student_{name}(*args, **kwargs)\n",
+    "cheat-result": "import json as _json, os as _os, stat as _stat\n"
+                    "_line = _json.dumps({{'student': 'cheat-result', 'assignment': '{assignment}', "
+                    "'cells': {{}}, 'problems': [], 'seconds': 0}}) + '\\n'\n"
+                    "for _fd in range(1, 64):  # every pipe this kernel holds\n"
+                    "    try:\n"
+                    "        if _stat.S_ISFIFO(_os.fstat(_fd).st_mode):\n"
+                    "            _os.write(_fd, ('RESULT ' + _line).encode())\n"
+                    "            _os.write(_fd, _line.encode())\n"
+                    "    except OSError:\n"
+                    "        pass\n",
 }
 # Makes the reference the tests compare with (cnnbook.ops.<name>) the student's function.
 PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
@@ -124,8 +135,12 @@ def bad_class(assignment):
     for student, patch in PATCHES.items():
         if "{name}" in patch and f"def {second}(" not in wrong.source:
             continue  # the cell does not define a function named after it
-        source = wrong.source + "\n" + patch.format(name=second)
+        source = wrong.source + "\n" + patch.format(name=second, assignment=assignment)
         add(student, solved(**{second: source}), ("like", "wrong"))
+    above = solved(**{second: wrong.source})  # patches before the locked set-up cell runs
+    above.cells.insert(0, nbformat.v4.new_code_cell(
+        PATCHES["cheat-checks"] + "import numpy\nnumpy.allclose = lambda *a, **k: True\n"))
+    add("cheat-above-setup", above, ("like", "wrong"))
     # Rebinding the reference the tests compare with: needs a wrong version of a cell
     # named like a function of cnnbook.ops.
     in_ops = [v for v in course.wrong_versions(assignment) if hasattr(ops, v.grade_id)

@@ -34,6 +34,8 @@ built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 import secrets
 
@@ -43,69 +45,121 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 # -------------------------------------------------------------------- the guard
-# Code run in the kernel. It stores (restore, extend) under a name drawn at random
-# for each notebook, so a submission cannot know it in advance.
+# Code run in the kernel before any student code. The guard is a class with a name
+# drawn at random for each notebook; the grader reaches it through
+# object.__subclasses__(), so no name a notebook can rebind (``__import__``,
+# ``builtins``...) is on the way, and every callable it uses is bound here, while
+# they are still the real ones.
 _SNAPSHOT_CODE = r'''
-def _make_guard(prefixes, imports, namespace):
+class @NAME@:
+    """The grader's guard (tools/nbgrader_plugins.py)."""
+
+
+def _make_guard(guard, prefixes, imports, namespace):
     import builtins
     import importlib
     import sys
     import types
 
-    for name in imports:  # cheap modules the tests use, clean before any student code
+    for name in imports:  # the modules the tests use, clean before any student code
         try:
             importlib.import_module(name)
         except Exception:
             pass
+    _vars, _list, _dict, _isinstance, _id, _any = vars, list, dict, isinstance, id, any
+    _sys, modules_dict = sys, sys.modules
     Module, Function = types.ModuleType, types.FunctionType
-    builtin_names = dict(vars(builtins))
+    setitem, getitem, delitem = dict.__setitem__, dict.get, dict.__delitem__
+    items, values, contains = dict.items, dict.values, dict.__contains__
+    builtin_names = _dict(_vars(builtins))
     shadows = {k: v for k, v in namespace.items() if k in builtin_names}
     modules, functions, bound = {}, {}, {}
-    setitem, getitem, items, delitem = dict.__setitem__, dict.get, dict.items, dict.__delitem__
+    missing = object()
 
     def protected(name):
-        return name == "builtins" or any(name == p or name.startswith(p + ".") for p in prefixes)
+        return name == "builtins" or _any(name == p or name.startswith(p + ".") for p in prefixes)
 
     def extend():
         """Add the protected modules imported, and the module names bound, since the last call."""
-        for name, module in list(sys.modules.items()):
-            if name not in modules and isinstance(module, Module) and protected(name):
-                saved = dict(vars(module))
+        for name, module in _list(items(modules_dict)):
+            if not contains(modules, name) and _isinstance(module, Module) and protected(name):
+                saved = _dict(_vars(module))
                 modules[name] = (module, saved)
                 if name.split(".")[0] in ("cnnbook", "numpy"):
-                    for value in saved.values():
-                        if isinstance(value, Function):
-                            functions[id(value)] = (value, value.__code__, value.__defaults__,
-                                                    value.__kwdefaults__)
-        for key, value in list(namespace.items()):
-            if isinstance(value, Module) and not key.startswith("_"):
+                    for value in values(saved):
+                        if _isinstance(value, Function):
+                            functions[_id(value)] = (value, value.__code__, value.__defaults__,
+                                                     value.__kwdefaults__)
+        for key, value in _list(items(namespace)):
+            if _isinstance(value, Module) and not key.startswith("_"):
                 bound[key] = value
 
-    def restore():
-        """Put back every protected module, function body and module name; unshadow builtins."""
+    def restore(names=()):
+        """Put back the protected modules, function bodies and module names; unshadow ``names``."""
+        _sys.modules = modules_dict
         for name, (module, saved) in items(modules):
-            setitem(sys.modules, name, module)
-            current = vars(module)
+            setitem(modules_dict, name, module)
+            current = _vars(module)
             for key, value in items(saved):
-                if getitem(current, key, restore) is not value:
+                if getitem(current, key, missing) is not value:
                     setitem(current, key, value)
-        for function, code, defaults, kwdefaults in functions.values():
+        for function, code, defaults, kwdefaults in values(functions):
             function.__code__, function.__defaults__ = code, defaults
             function.__kwdefaults__ = kwdefaults
         for key, value in items(bound):
             setitem(namespace, key, value)
-        for key in [k for k in namespace if k in builtin_names and not k.startswith("_")]:
-            if namespace[key] is not getitem(shadows, key, restore):
+        for key in names:  # builtins the next cell uses, shadowed by a notebook name
+            if contains(builtin_names, key) and contains(namespace, key) and \
+                    namespace[key] is not getitem(shadows, key, missing):
                 delitem(namespace, key)
 
-    extend()
-    return restore, extend
+    hooks = getattr(modules_dict.get("cnnbook.checks"), "_AFTER_CALL", None)
+    if _isinstance(hooks, _list):  # checks.forbidden restores after each student call too
+        in_list, append = list.__contains__, list.append
+        plain_restore = restore
 
-__import__("builtins").__dict__[@NAME@] = _make_guard(@PREFIXES@, @IMPORTS@, globals())
-del _make_guard
+        def restore(names=()):
+            plain_restore(names)
+            if not in_list(hooks, plain_restore):  # a cell emptied the list
+                append(hooks, plain_restore)
+
+        append(hooks, plain_restore)
+    guard.restore, guard.extend = staticmethod(restore), staticmethod(extend)
+    setitem(_vars(builtins), guard.__name__, guard)  # a strong reference, under a random name
+    extend()
+
+
+_make_guard(@NAME@, @PREFIXES@, @IMPORTS@, globals())
+del _make_guard, @NAME@
 '''
 
-_CALL_CODE = '__import__("builtins").__dict__[@NAME@][@WHICH@]()'
+_CALL_CODE = ("[c for c in ().__class__.__mro__[1].__subclasses__() "
+              "if c.__name__ == @QNAME@][0].@WHICH@(@ARGS@)")
+
+
+def _names_used(source):
+    """The builtins a cell's code reads (so a notebook name shadowing them is removed)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ()
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return tuple(sorted(used & set(dir(builtins))))
+
+
+def _imports(source):
+    """The modules a cell imports (``from a import b`` gives ``a`` and ``a.b``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return found
 
 
 NOT_RUN = NotebookNode(
@@ -163,18 +217,30 @@ class GuardedExecute(Execute):
         self._guard_name = "_" + secrets.token_hex(12)
         self._guard_ready = False
         self._stopped = None  # why the kernel stopped, once it has
+        # What the locked set-up cells import is imported clean by the snapshot, in
+        # case a student cell comes first.
+        imports = list(self.clean_imports)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not is_student_cell(cell) and not is_test_cell(cell):
+                imports += [m for m in _imports(cell.source) if m not in imports]
+        self._imports = tuple(imports)
         return super().preprocess(nb, resources, km)
 
     def _run_hidden(self, code, index):
         """Run grader code in the kernel; return its error output or None."""
-        cell = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
-                            execution_count=None, id=f"grader-{index}")
-        super().execute_cell(cell, index, store_history=False)
-        errors = [o for o in cell.outputs if o.output_type == "error"]
+        real = self.nb.cells[index]
+        hidden = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
+                              execution_count=None, id=f"grader-{index}")
+        try:
+            super().execute_cell(hidden, index, store_history=False)
+        finally:
+            self.nb.cells[index] = real  # nbclient stores the executed cell in the notebook
+        errors = [o for o in hidden.outputs if o.output_type == "error"]
         return errors[0] if errors else None
 
-    def _call(self, which, index):
-        code = _CALL_CODE.replace("@NAME@", repr(self._guard_name)).replace("@WHICH@", str(which))
+    def _call(self, which, index, names=()):
+        code = (_CALL_CODE.replace("@QNAME@", repr(self._guard_name))
+                .replace("@WHICH@", which).replace("@ARGS@", repr(tuple(names)) if names else ""))
         return self._run_hidden(code, index)
 
     def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
@@ -186,12 +252,12 @@ class GuardedExecute(Execute):
         try:
             student = is_student_cell(cell)
             if student and not self._guard_ready:
-                code = (_SNAPSHOT_CODE.replace("@NAME@", repr(self._guard_name))
+                code = (_SNAPSHOT_CODE.replace("@NAME@", self._guard_name)
                         .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
-                        .replace("@IMPORTS@", repr(tuple(self.clean_imports))))
+                        .replace("@IMPORTS@", repr(self._imports)))
                 self._guard_ready = self._run_hidden(code, cell_index) is None
             if not student and self._guard_ready:
-                error = self._call(0, cell_index)  # restore
+                error = self._call("restore", cell_index, _names_used(cell.source))
                 if error is not None:
                     cell.outputs = [_error(
                         "GraderError",
@@ -201,7 +267,7 @@ class GuardedExecute(Execute):
                     return cell
             cell = super().execute_cell(cell, cell_index, execution_count, store_history)
             if not student and not is_test_cell(cell) and self._guard_ready:
-                self._call(1, cell_index)  # extend: what a set-up cell imported is protected too
+                self._call("extend", cell_index)  # what a set-up cell imported is protected too
             return cell
         except DeadKernelError:
             self._stopped = "the kernel died"
@@ -217,6 +283,7 @@ class GuardedExecute(Execute):
                 f"this cell ran longer than {self.timeout} s and could not be interrupted; "
                 "the cells after it were not run",
             ))
+        self.nb.cells[cell_index] = cell
         return cell
 
 

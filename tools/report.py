@@ -87,7 +87,9 @@ def failing_cells(results: dict) -> list[dict]:
     """
     rows = []
     for assignment, spec in _assignments(results).items():
-        submissions = _submissions_of(results, assignment)
+        # A submission the grader failed on says nothing about the tests: left out here,
+        # listed under "Submissions that need a look".
+        submissions = [s for s in _submissions_of(results, assignment) if not s.get("failed")]
         for cell in spec.get("cells") or []:
             grade_id = cell["grade_id"]
             max_score = float(cell.get("max_score") or 0.0)
