@@ -62,6 +62,7 @@ notebooks: install
 bench: install
 	$(BIN)/python bench/bench_conv2d.py
 	$(BIN)/python bench/bench_detector.py
+	$(BIN)/python bench/bench_grade.py
 
 # Grade a class: grades.csv, feedback and report.html in $(GRADE_DIR). See README.md.
 GRADE_DIR ?= grading

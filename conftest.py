@@ -33,8 +33,14 @@ def pytest_collectstart(collector):
         collector.skip_compare += ("stderr",)
 
 
+# The longest scopes first, so that neither worker is left with a long one at the end.
+LONGEST_FIRST = ("test_grade_pipeline.py", "test_autograde.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark notebook cells slow (``--dist loadscope`` keeps a notebook on one worker)."""
     for item in items:
         if Path(item.path).suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(item.path).name, len(rank)))

@@ -7,9 +7,13 @@ For each assignment:
 
 * **floor**: a fresh kernel that runs only the exercise's set-up cell (what every
   graded notebook imports), started and executed with nbclient; the median of 3.
-* **per submission**: ``tools/grade.py --jobs 1`` on ``--per`` solution submissions,
-  wall time divided by their number (one worker, so the ratio to the floor is
-  what the grader adds: nbgrader, the tests, the guard).
+* **plain run**: the solved notebook (solutions and tests) run by nbclient, no
+  nbgrader: what the tests themselves cost (exercise 2's tests train a model).
+* **graded, per submission**: ``tools/grade.py --jobs 1`` on ``--per`` solution
+  submissions; the mean time one submission spends in its worker (nbgrader's
+  autograde with the plugins, and its feedback), and the run's wall time divided
+  by ``--per`` (which also carries the run's fixed cost: course set-up, export,
+  report).
 
 Then a **class of ``--class-size``** generated students submitting the first
 assignment (``tools/make_class.py``), graded with ``--jobs 2``: its wall time.
@@ -35,17 +39,15 @@ import grade  # noqa: E402
 import make_class  # noqa: E402
 
 
-def floor(assignment, repeats=3):
-    """Seconds to start a kernel and run the exercise's set-up cell (median of ``repeats``)."""
+def _execute(cells, repeats):
+    """Median seconds to start a kernel and run ``cells`` with nbclient."""
     from nbclient import NotebookClient
 
     os.environ.update(course.KERNEL_ENV)
     os.environ["PYTHONPATH"] = course.subprocess_env()["PYTHONPATH"]
-    release = nbformat.read(next(iter(course.release_notebooks(None, assignment).values())), 4)
-    setup = next(c for c in release.cells if c.cell_type == "code")
     times = []
     for _ in range(repeats):
-        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup.source)])
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
         start = time.perf_counter()
         NotebookClient(notebook, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(ROOT)}}).execute()
@@ -53,17 +55,32 @@ def floor(assignment, repeats=3):
     return statistics.median(times)
 
 
+def floor(assignment, repeats=3):
+    """Seconds to start a kernel and run the exercise's set-up cell (median of ``repeats``)."""
+    release = nbformat.read(next(iter(course.release_notebooks(None, assignment).values())), 4)
+    setup = next(c for c in release.cells if c.cell_type == "code")
+    return _execute([setup.source], repeats)
+
+
+def plain_run(assignment, repeats=1):
+    """Seconds to run the solved notebook (solutions and tests) with nbclient, no nbgrader."""
+    reference, _ = course.reference_class(assignment)
+    (notebook,) = reference["solution"].values()
+    return _execute([c.source for c in notebook.cells if c.cell_type == "code"], repeats)
+
+
 def per_submission(assignment, n, tmp):
+    """(wall seconds / n, mean seconds of one submission inside its worker) for n solutions."""
     reference, _ = course.reference_class(assignment)
     solution = {name: make_class._bytes(nb) for name, nb in reference["solution"].items()}
     folder = make_class.write_class({f"s{i:02d}": solution for i in range(n)}, Path(tmp) / assignment)
     start = time.perf_counter()
     results = grade.run(folder, Path(tmp) / f"out-{assignment}", jobs=1,
                         assignment_names=[assignment], quiet=True)
-    seconds = (time.perf_counter() - start) / n
+    wall = (time.perf_counter() - start) / n
     full = results["assignments"][assignment]["max_score"]
     assert all(s["score"] == full for s in results["submissions"]), "a solution lost points"
-    return seconds
+    return wall, statistics.mean(s["seconds"] for s in results["submissions"])
 
 
 def main(argv=None):
@@ -77,11 +94,12 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for assignment in assignments:
-            f = floor(assignment)
-            s = per_submission(assignment, args.per, tmp)
-            rows.append((assignment, f, s))
-            print(f"{assignment}: floor {f:.1f} s, {s:.1f} s per submission ({s / f:.2f}x)",
-                  flush=True)
+            f, plain = floor(assignment), plain_run(assignment)
+            wall, inside = per_submission(assignment, args.per, tmp)
+            rows.append((assignment, f, plain, inside, wall))
+            print(f"{assignment}: floor {f:.1f} s, plain run {plain:.1f} s, graded {inside:.1f} s "
+                  f"per submission in its worker ({inside / f:.2f}x floor), "
+                  f"{wall:.1f} s of wall time each over {args.per}", flush=True)
         if args.class_size:
             students = make_class.demo_class(args.class_size, assignments[:1])
             folder = make_class.write_class(students, Path(tmp) / "class")
@@ -92,10 +110,13 @@ def main(argv=None):
             print(f"class of {len(results['submissions'])} ({assignments[0]}), 2 workers: "
                   f"{wall / 60:.1f} min", flush=True)
     print()
-    print("| assignment | floor (s) | per submission, 1 worker (s) | ratio |")
-    print("|---|---:|---:|---:|")
-    for assignment, f, s in rows:
-        print(f"| {assignment} | {f:.1f} | {s:.1f} | {s / f:.2f}× |")
+    print("| assignment | floor: kernel + set-up cell (s) | solved notebook, plain nbclient (s) "
+          "| graded, per submission (s) | graded / floor | wall time per submission, "
+          f"{args.per} in one run (s) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for assignment, f, plain, inside, wall in rows:
+        print(f"| {assignment} | {f:.1f} | {plain:.1f} | {inside:.1f} | {inside / f:.2f}× "
+              f"| {wall:.1f} |")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
