@@ -79,6 +79,10 @@ def _make_guard(guard, prefixes, imports, namespace):
     def protected(name):
         return name == "builtins" or _any(name == p or name.startswith(p + ".") for p in prefixes)
 
+    def light(name):  # what the tests' helpers use: restored after every wrapped call too
+        return name in ("builtins", "numpy", "numpy.testing", "cnnbook") or \
+            name.startswith("cnnbook.")
+
     def extend():
         """Add the protected modules imported, and the module names bound, since the last call."""
         for name, module in _list(items(modules_dict)):
@@ -89,21 +93,25 @@ def _make_guard(guard, prefixes, imports, namespace):
                     for value in values(saved):
                         if _isinstance(value, Function):
                             functions[_id(value)] = (value, value.__code__, value.__defaults__,
-                                                     value.__kwdefaults__)
+                                                     value.__kwdefaults__, light(name))
         for key, value in _list(items(namespace)):
             if _isinstance(value, Module) and not key.startswith("_"):
                 bound[key] = value
 
-    def restore(names=()):
+    def restore(names=(), only_light=False):
         """Put back the protected modules, function bodies and module names; unshadow ``names``."""
         _sys.modules = modules_dict
         for name, (module, saved) in items(modules):
+            if only_light and not light(name):
+                continue
             setitem(modules_dict, name, module)
             current = _vars(module)
             for key, value in items(saved):
                 if getitem(current, key, missing) is not value:
                     setitem(current, key, value)
-        for function, code, defaults, kwdefaults in values(functions):
+        for function, code, defaults, kwdefaults, is_light in values(functions):
+            if only_light and not is_light:
+                continue
             function.__code__, function.__defaults__ = code, defaults
             function.__kwdefaults__ = kwdefaults
         for key, value in items(bound):
@@ -118,12 +126,15 @@ def _make_guard(guard, prefixes, imports, namespace):
         in_list, append = list.__contains__, list.append
         plain_restore = restore
 
+        def after_call():  # the modules the checks use; TensorFlow's thousands wait for the next cell
+            plain_restore((), True)
+
         def restore(names=()):
             plain_restore(names)
-            if not in_list(hooks, plain_restore):  # a cell emptied the list
-                append(hooks, plain_restore)
+            if not in_list(hooks, after_call):  # a cell emptied the list
+                append(hooks, after_call)
 
-        append(hooks, plain_restore)
+        append(hooks, after_call)
     guard.restore, guard.extend = staticmethod(restore), staticmethod(extend)
     setitem(_vars(builtins), guard.__name__, guard)  # a strong reference, under a random name
     extend()
