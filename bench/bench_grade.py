@@ -72,7 +72,7 @@ def plain_run(assignment, repeats=1):
 def per_submission(assignment, n, tmp):
     """(wall seconds / n, mean seconds of one submission inside its worker) for n solutions."""
     reference, _ = course.reference_class(assignment)
-    solution = {name: make_class._bytes(nb) for name, nb in reference["solution"].items()}
+    solution = {name: make_class.notebook_bytes(nb) for name, nb in reference["solution"].items()}
     folder = make_class.write_class({f"s{i:02d}": solution for i in range(n)}, Path(tmp) / assignment)
     start = time.perf_counter()
     results = grade.run(folder, Path(tmp) / f"out-{assignment}", jobs=1,

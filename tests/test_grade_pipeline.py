@@ -10,7 +10,6 @@ reference student scores: graded for what it earned, no more.
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -132,11 +131,10 @@ class TestBadClass:
             release = nbformat.read(course.release_notebooks(None, ASSIGNMENT)[f"{ASSIGNMENT}.ipynb"], 4)
             expected = 0.0
             for cell in release.cells:
-                meta = cell.metadata.get("nbgrader", {})
-                if meta.get("grade_id") == value:
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == value:
                     break
-                if meta.get("grade") and not meta.get("solution"):
-                    expected += meta["points"]
+                if nbgrader_plugins.is_test_cell(cell):
+                    expected += cell.metadata["nbgrader"]["points"]
         assert scores[student] == expected, (student, run["problems"][student])
 
     def test_problems_are_reported(self, run):

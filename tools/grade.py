@@ -571,8 +571,8 @@ def results_of(course_dir, assignment_names, students, timeout):
 class Progress:
     """A progress bar with an ETA, on stderr."""
 
-    def __init__(self, total, workers):
-        self.total, self.workers, self.done, self.start = total, workers, 0, time.time()
+    def __init__(self, total):
+        self.total, self.done, self.start = total, 0, time.time()
         self.tty = sys.stderr.isatty()
 
     def step(self, label):
@@ -669,7 +669,7 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         print(f"{len(collected)} submissions from {len(students)} students; "
               f"{len(tasks)} to grade with {len(workers)} workers "
               f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
-    progress = Progress(len(tasks), jobs) if not quiet else None
+    progress = Progress(len(tasks)) if not quiet else None
     todo, done = queue.Queue(), queue.Queue()
     for task in tasks:
         todo.put(task)
@@ -753,7 +753,7 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
     with tempfile.TemporaryDirectory() as tmp:
         for assignment in assignment_names:
             students, wrongs = course.reference_class(assignment)
-            files = {s: {n: make_class._bytes(nb) for n, nb in notebooks.items()}
+            files = {s: {n: make_class.notebook_bytes(nb) for n, nb in notebooks.items()}
                      for s, notebooks in students.items()}
             folder = make_class.write_class(files, Path(tmp) / assignment)
             results = run(folder, Path(out or tmp) / f"graded-{assignment}", jobs=jobs,

@@ -18,8 +18,6 @@ printing 100 MB.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import sys
 import zipfile
 from pathlib import Path
@@ -28,6 +26,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import course  # noqa: E402
+from nbgrader_plugins import is_test_cell  # noqa: E402
 
 LOOP = "while True:  # never ends\n    pass\n"
 EXIT = "import os\nos._exit(1)\n"
@@ -68,13 +67,9 @@ PATCHES = {  # appended to a wrong version's cell: none of them may gain a point
 PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
 
 
-def _bytes(notebook):
+def notebook_bytes(notebook):
+    """A notebook as the bytes of its .ipynb file."""
     return nbformat.writes(notebook).encode("utf-8")
-
-
-def _cells(assignment):
-    """The solution cells' grade ids, in notebook order, and the graded function each defines."""
-    return list(course.solution_sources(assignment))
 
 
 def bad_class(assignment):
@@ -103,7 +98,8 @@ def bad_class(assignment):
     files, expect = {}, {}
 
     def add(student, notebook, expectation=None, name=notebook_name):
-        files[student] = {name: notebook if isinstance(notebook, bytes) else _bytes(notebook)}
+        data = notebook if isinstance(notebook, bytes) else notebook_bytes(notebook)
+        files[student] = {name: data}
         if expectation:
             expect[student] = expectation
 
@@ -120,16 +116,16 @@ def bad_class(assignment):
         ("like", f"blank-{first}"))
     add("bad-syntax", solved(**{second: sources[second] + "\ndef broken(:\n    pass\n"}),
         ("like", f"blank-{second}"))
-    add("bad-json", _bytes(solved())[: 2000], ("score", 0))
+    add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),
         ("score", "full"))
     no_tests = solved(**{second: wrong.source})
-    no_tests.cells = [c for c in no_tests.cells if not _is_test(c)]
+    no_tests.cells = [c for c in no_tests.cells if not is_test_cell(c)]
     add("bad-deleted-tests", no_tests, ("like", "wrong"))
     edited = solved(**{second: wrong.source})
     for cell in edited.cells:
-        if _is_test(cell):
+        if is_test_cell(cell):
             cell.source = "pass  # all tests pass now"
     add("bad-edited-tests", edited, ("like", "wrong"))
     for student, patch in PATCHES.items():
@@ -154,11 +150,6 @@ def bad_class(assignment):
     return files, expect
 
 
-def _is_test(cell):
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
-
-
 def demo_class(size, assignments=None):
     """Return {student: {file name: bytes}}: ``size`` students, each submitting every assignment.
 
@@ -173,7 +164,7 @@ def demo_class(size, assignments=None):
         for i in range(size):
             name = kinds[(i * 7) % len(kinds)] if i % 3 else "solution"
             for nb_name, notebook in reference[name].items():
-                students.setdefault(f"student{i + 1:03d}", {})[nb_name] = _bytes(notebook)
+                students.setdefault(f"student{i + 1:03d}", {})[nb_name] = notebook_bytes(notebook)
     return students
 
 
