@@ -61,6 +61,7 @@ notebooks: install
 
 bench: install
 	$(BIN)/python bench/bench_conv2d.py
+	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_detector.py
 	$(BIN)/python bench/bench_grade.py
 

@@ -1,7 +1,10 @@
 """Image data sets for the chapters, made or loaded without a network connection.
 
 scikit-learn's digits offline, MNIST when online (:func:`load_digits`,
-:func:`load_mnist`), and generated detection scenes (:func:`make_detection_scenes`).
+:func:`load_mnist`); generated colour images of ten classes of shapes, the
+course's stand-in for CIFAR-10 (:func:`make_shapes`, :func:`shapes_splits`),
+and CIFAR-10 itself when online (:func:`load_cifar10`); generated detection
+scenes (:func:`make_detection_scenes`).
 
 The digit loaders return the same thing: a :class:`Splits` of ``(images, labels)``
 pairs, images as float32 in [0, 1] laid out ``(N, H, W, 1)`` as Keras expects,
@@ -121,11 +124,7 @@ def load_mnist(cache_dir=None, timeout=5.0):
 
     cache_dir = os.path.expanduser(cache_dir or os.environ.get("KERAS_HOME", "~/.keras"))
     if not os.path.exists(os.path.join(cache_dir, "datasets", "mnist.npz")):
-        host = MNIST_URL.split("/")[2]
-        try:
-            socket.create_connection((host, 443), timeout=timeout).close()
-        except OSError as error:
-            raise ConnectionError(_offline_message(error)) from error
+        _check_reachable(MNIST_URL, timeout, _offline_message)
     try:
         path = keras.utils.get_file(
             "mnist.npz", origin=MNIST_URL, file_hash=MNIST_SHA256, cache_dir=cache_dir
@@ -145,6 +144,15 @@ def load_mnist(cache_dir=None, timeout=5.0):
         prepare(x_train[cut:], y_train[cut:]),
         prepare(x_test, y_test),
     )
+
+
+def _check_reachable(url, timeout, message):
+    """Raise ConnectionError(message(error)) unless url's host accepts a connection in time."""
+    host = url.split("/")[2]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as error:
+        raise ConnectionError(message(error)) from error
 
 
 def _offline_message(error):
@@ -300,3 +308,330 @@ def make_detection_scenes(
     ]
     images = np.stack([image for image, _, _ in scenes]).astype(np.float32)
     return images, [b for _, b, _ in scenes], [lab for _, _, lab in scenes]
+
+
+# ------------------------------------------------------------------ CIFAR-10
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_VALIDATION_SIZE = 5_000
+
+
+def load_cifar10(timeout=5.0):
+    """Load CIFAR-10 (60,000 colour photos of 32x32, ten classes) with Keras; needs the internet once.
+
+    Calls ``keras.datasets.cifar10.load_data()``, which downloads 163 MB once
+    into Keras' cache (``~/.keras/datasets``) and reads it from there afterwards.
+    The last 5,000 of the 50,000 training images are held out for validation;
+    the 10,000 test images are CIFAR-10's own test set. Images stay uint8 in
+    [0, 255], as :func:`make_shapes` gives them; labels are flattened to (n,)
+    (Keras gives (n, 1)). Class ``k`` is ``CIFAR10_CLASSES[k]``.
+
+    Parameters
+    ----------
+    timeout : float, default 5.0
+        Seconds to wait for the server before giving up, when the data set is
+        not cached yet.
+
+    Returns
+    -------
+    Splits
+        ``train`` (45,000), ``validation`` (5,000), ``test`` (10,000): each
+        ``(images, labels)``, images uint8 (n, 32, 32, 3), labels int64 (n,).
+
+    Raises
+    ------
+    ConnectionError
+        If the data set is not cached and cannot be downloaded; the message
+        points to :func:`make_shapes`, which works offline.
+    """
+    import keras
+
+    cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")),
+                         "datasets", "cifar-10-batches-py-target")
+    if not os.path.exists(cache):
+        _check_reachable(CIFAR10_URL, timeout, _cifar10_offline_message)
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    except Exception as error:  # Keras raises a bare Exception on a failed download
+        raise ConnectionError(_cifar10_offline_message(error)) from error
+    y_train, y_test = y_train.reshape(-1).astype(np.int64), y_test.reshape(-1).astype(np.int64)
+    cut = len(x_train) - CIFAR10_VALIDATION_SIZE
+    return Splits((x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:]), (x_test, y_test))
+
+
+def _cifar10_offline_message(error):
+    return (
+        f"could not download CIFAR-10 from {CIFAR10_URL} ({error}). Offline? "
+        "Use cnnbook.data.make_shapes (or shapes_splits) instead: colour images of "
+        "ten classes of shapes, 32x32 uint8 like CIFAR-10, generated on the spot."
+    )
+
+
+# ------------------------------------------------------------------ shapes
+SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross",
+                 "ring", "ellipse", "pentagon", "arrow", "heart")
+SHAPES_CHUNK = 128  # images drawn at once: small arrays stay in the CPU's cache
+
+
+def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutter=0,
+                size_range=(0.55, 0.95), max_rotation=180.0, noise=0.06,
+                return_boxes=False):
+    """Draw colour images of shapes, one object per image: the course's CIFAR-10.
+
+    Each image holds one filled shape of a random colour, size, rotation, slight
+    stretch (up to 10 % along each axis) and position, over a textured background
+    (a colour gradient, blotches of low-frequency noise and faint stripes, each of
+    random strength), with grey Gaussian pixel noise on top. Optional clutter adds small distractors (short
+    lines and dots) under the object. The object's colour always differs clearly
+    from the background's mean colour, so every image can be classified. The
+    classes are balanced: class ``k`` is drawn ``num_images // len(classes)`` or
+    one more times, in a random order.
+
+    The format is that of ``keras.datasets.cifar10.load_data()``: uint8 images
+    (N, H, W, 3) in [0, 255] and integer labels, here a flat int64 array (N,)
+    (CIFAR-10's labels come as (N, 1)).
+
+    Parameters
+    ----------
+    num_images : int
+        How many images.
+    image_size : int, default 32
+        Side of each square image in pixels (CIFAR-10's is 32).
+    seed : int or numpy.random.SeedSequence, default 0
+        The same seed gives the same images, labels and boxes.
+    classes : sequence of str, default SHAPE_CLASSES
+        Names of the shapes; label ``k`` is ``classes[k]``. Any of
+        ``cnnbook.shapes.ALL_SHAPES``: ``SHAPE_CLASSES`` (the ten) or
+        ``cnnbook.shapes.SOURCE_SHAPES`` (twenty others, for pretraining).
+    clutter : int, default 0
+        Distractors drawn under the object in each image.
+    size_range : (float, float), default (0.55, 0.95)
+        Smallest and largest diameter of the object's enclosing circle, as a
+        fraction of ``image_size``.
+    max_rotation : float, default 180
+        Rotations are drawn uniformly in ``[-max_rotation, max_rotation]``
+        degrees; 0 draws every shape upright (the arrow points right).
+    noise : float, default 0.06
+        Largest standard deviation of the pixel noise, in [0, 1] units; each
+        image draws its own between 0.2 and 1 times this.
+    return_boxes : bool, default False
+        Also return each object's box and mask.
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (num_images, image_size, image_size, 3)
+    labels : ndarray of int64, shape (num_images,)
+    boxes : ndarray of float64, shape (num_images, 4)
+        Only with ``return_boxes``: the tight corner box ``(x1, y1, x2, y2)`` of
+        the object's pixels, in pixels (as ``cnnbook.detection`` uses them).
+    masks : ndarray of bool, shape (num_images, image_size, image_size)
+        Only with ``return_boxes``: the object's pixels (at least half covered).
+
+    Raises
+    ------
+    ValueError
+        If a count is not a non-negative int (``num_images`` and ``image_size``
+        positive), a class name is unknown or repeated, or a range is out of bounds.
+
+    Examples
+    --------
+    >>> images, labels = make_shapes(20, seed=1)
+    >>> images.shape, images.dtype, labels.dtype
+    ((20, 32, 32, 3), dtype('uint8'), dtype('int64'))
+    >>> [SHAPE_CLASSES[k] for k in labels[:3]]
+    ['square', 'circle', 'arrow']
+    >>> images, labels, boxes, masks = make_shapes(2, return_boxes=True)
+    >>> boxes.shape, masks.shape
+    ((2, 4), (2, 32, 32))
+    """
+    from cnnbook import shapes
+
+    for value, name, low in [(num_images, "num_images", 1), (image_size, "image_size", 8),
+                             (clutter, "clutter", 0)]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
+    classes = tuple(classes)
+    unknown = [name for name in classes if name not in shapes.ALL_SHAPES]
+    if unknown or not classes or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct names of cnnbook.shapes.ALL_SHAPES, got {classes!r}")
+    low, high = size_range
+    if not 0 < low <= high <= 1:
+        raise ValueError(f"size_range must satisfy 0 < low <= high <= 1, got {size_range!r}")
+    if not 0 <= max_rotation <= 180:
+        raise ValueError(f"max_rotation must be in [0, 180] degrees, got {max_rotation!r}")
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise must be in [0, 1], got {noise!r}")
+
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(num_images) % len(classes)).astype(np.int64)
+    params = _shape_params(rng, num_images, image_size, size_range, max_rotation, noise, clutter)
+    images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
+    masks = np.empty((num_images, image_size, image_size), dtype=bool)
+    for start in range(0, num_images, SHAPES_CHUNK):
+        part = slice(start, min(start + SHAPES_CHUNK, num_images))
+        chunk = {key: value[part] for key, value in params.items()}
+        chunk["pixel_noise"] = rng.standard_normal(
+            (len(labels[part]), 1, image_size, image_size), dtype=np.float32)
+        images[part], masks[part] = _draw_shapes(labels[part], classes, chunk, image_size)
+    if not return_boxes:
+        return images, labels
+    return images, labels, _mask_boxes(masks), masks
+
+
+def _shape_params(rng, count, size, size_range, max_rotation, noise, clutter):
+    """Draw every random choice of ``count`` images at once, in a fixed order."""
+    radius = rng.uniform(*size_range, count) * size / 2
+    params = {
+        "radius": radius,
+        "centre": rng.uniform(radius[:, None], size - radius[:, None], (count, 2)),
+        "angle": np.deg2rad(rng.uniform(-max_rotation, max_rotation, count)),
+        "stretch": rng.uniform(0.9, 1.1, (count, 2)),
+        "base": rng.uniform(0, 1, (count, 3)),
+        "gradient": rng.uniform(-0.3, 0.3, (count, 2, 3)),
+        "blotches": rng.uniform(-1, 1, (count, 4, 4, 3)) * rng.uniform(0, 0.25, (count, 1, 1, 1)),
+        "stripes": rng.uniform(0, 0.12, count),
+        "stripe_wave": rng.uniform([0, 2, 0], [np.pi, 6, 2 * np.pi], (count, 3)),
+        "colours": rng.uniform(0, 1, (count, 8, 3)),
+        "shading": rng.uniform(-0.15, 0.15, (count, 2)),
+        "noise": rng.uniform(0.2, 1.0, count) * noise,
+        "clutter_kind": rng.integers(0, 2, (count, clutter)),
+        "clutter_ends": rng.uniform(0, size, (count, clutter, 2, 2)),
+        "clutter_colour": rng.uniform(0, 1, (count, clutter, 3)),
+        "clutter_size": rng.uniform(0.6, 1.8, (count, clutter)),
+    }
+    return {key: value.astype(np.float32) if value.dtype == np.float64 else value
+            for key, value in params.items()}
+
+
+def _draw_shapes(labels, classes, p, size):
+    """Draw one chunk of images from its parameters: return uint8 images and bool masks."""
+    from cnnbook import shapes
+
+    count = len(labels)
+    centres = np.arange(size, dtype=np.float32) + 0.5
+    x, y = centres[None, None, :], centres[None, :, None]  # pixel centres, (1, 1, W), (1, H, 1)
+
+    # Background, channels first (n, 3, H, W): base colour, gradient and blotches live
+    # on a 4 x 4 grid that is resized bilinearly; then faint grey stripes.
+    ramp = np.linspace(-0.5, 0.5, 4, dtype=np.float32)
+    grid = (p["base"][:, :, None, None] + p["blotches"].transpose(0, 3, 1, 2)
+            + ramp[:, None] * p["gradient"][:, 0, :, None, None]
+            + ramp[None, :] * p["gradient"][:, 1, :, None, None])
+    upsample = _bilinear_matrix(4, size)
+    image = upsample @ grid @ upsample.T
+    direction, cycles, phase = (p["stripe_wave"][:, k] for k in range(3))
+    # sin(a x + b y + c) = sin(a x) cos(b y + c) + cos(a x) sin(b y + c): no sine per pixel.
+    a = (2 * np.pi * cycles * np.cos(direction) / size)[:, None] * centres
+    b = (2 * np.pi * cycles * np.sin(direction) / size)[:, None] * centres + phase[:, None]
+    stripes = (np.cos(b)[:, :, None] * np.sin(a)[:, None, :]
+               + np.sin(b)[:, :, None] * np.cos(a)[:, None, :]) * p["stripes"][:, None, None]
+    image += stripes[:, None]
+    background = image.mean(axis=(2, 3))
+
+    # Clutter: short lines and dots, under the object.
+    for k in range(p["clutter_kind"].shape[1]):
+        ends = p["clutter_ends"][:, k]
+        start = ends[:, 0, :, None, None]
+        end = np.where(p["clutter_kind"][:, k, None] == 1, ends[:, 1], ends[:, 0])[..., None, None]
+        half_width = np.where(p["clutter_kind"][:, k] == 1, 0.6, p["clutter_size"][:, k])
+        hit = _segment_distance(x, y, start, end) <= half_width[:, None, None]
+        np.copyto(image, p["clutter_colour"][:, k, :, None, None], where=hit[:, None])
+
+    # The object: every pixel centre mapped into the shape's own frame.
+    dx = x - p["centre"][:, 0, None, None]
+    dy = y - p["centre"][:, 1, None, None]
+    cos, sin = np.cos(p["angle"])[:, None, None], np.sin(p["angle"])[:, None, None]
+    scale = p["radius"][:, None, None]
+    u = (cos * dx + sin * dy) / (scale * p["stretch"][:, 0, None, None])
+    v = (-sin * dx + cos * dy) / (scale * p["stretch"][:, 1, None, None])
+    mask = np.zeros((count, size, size), dtype=bool)
+    for label, name in enumerate(classes):
+        rows = np.flatnonzero(labels == label)
+        if rows.size:
+            mask[rows] = shapes.inside(name, u[rows], v[rows])
+    colour = _contrasting(p["colours"], background)
+    shade = u * p["shading"][:, 0, None, None] + v * p["shading"][:, 1, None, None]
+    np.copyto(image, colour[:, :, None, None] + shade[:, None], where=mask[:, None])
+
+    image += p["noise"][:, None, None, None] * p["pixel_noise"]
+    np.clip(image, 0, 1, out=image)
+    image *= 255
+    image += 0.5
+    return image.astype(np.uint8).transpose(0, 2, 3, 1), mask
+
+
+def _bilinear_matrix(small, large):
+    """Return the (large, small) matrix that resizes a length-``small`` signal bilinearly."""
+    position = np.clip((np.arange(large) + 0.5) * small / large - 0.5, 0, small - 1)
+    low = np.minimum(position.astype(int), small - 2)
+    weight = position - low
+    matrix = np.zeros((large, small), dtype=np.float32)
+    matrix[np.arange(large), low] = 1 - weight
+    matrix[np.arange(large), low + 1] = weight
+    return matrix
+
+
+def _segment_distance(x, y, start, end):
+    """Return the distance of every pixel centre to the segments start-end (dots when equal)."""
+    direction = end - start
+    length2 = np.maximum((direction ** 2).sum(axis=1, keepdims=True), 1e-9)
+    t = np.clip(((x - start[:, 0]) * direction[:, 0] + (y - start[:, 1]) * direction[:, 1])
+                / length2[:, 0], 0, 1)
+    return np.hypot(x - start[:, 0] - t * direction[:, 0], y - start[:, 1] - t * direction[:, 1])
+
+
+def _contrasting(candidates, background, min_distance=0.45):
+    """Return, per image, the first candidate colour far enough from the background's mean."""
+    distance = np.linalg.norm(candidates - background[:, None, :], axis=2)
+    far = distance >= min_distance
+    choice = np.where(far.any(axis=1), far.argmax(axis=1), distance.argmax(axis=1))
+    return candidates[np.arange(len(candidates)), choice]
+
+
+def _mask_boxes(masks):
+    """Return the tight corner boxes (N, 4) of masks (N, H, W); all zeros for an empty mask."""
+    rows, cols = masks.any(axis=2), masks.any(axis=1)
+    height, width = masks.shape[1:]
+    boxes = np.stack([
+        cols.argmax(axis=1), rows.argmax(axis=1),
+        width - cols[:, ::-1].argmax(axis=1), height - rows[:, ::-1].argmax(axis=1),
+    ], axis=1).astype(np.float64)
+    boxes[~rows.any(axis=1)] = 0.0
+    return boxes
+
+
+def shapes_splits(num_train=20_000, num_validation=2_000, num_test=2_000, seed=0, **options):
+    """Draw train, validation and test sets of :func:`make_shapes`, independent of each other.
+
+    The three sets come from three seeds spawned from ``seed``
+    (``numpy.random.SeedSequence``), so no image is shared between them and
+    each set is the same on every call.
+
+    Parameters
+    ----------
+    num_train, num_validation, num_test : int
+        Sizes of the three sets.
+    seed : int, default 0
+        The seed the three sets' seeds are spawned from.
+    **options
+        Passed on to :func:`make_shapes` (``image_size``, ``classes``,
+        ``clutter``...), except ``return_boxes``.
+
+    Returns
+    -------
+    Splits
+        ``train``, ``validation``, ``test``: each ``(images, labels)``, images
+        uint8 (n, H, W, 3), labels int64 (n,).
+
+    Examples
+    --------
+    >>> (x_train, y_train), _, (x_test, y_test) = shapes_splits(100, 10, 50)
+    >>> x_train.shape, x_test.shape, x_test.dtype
+    ((100, 32, 32, 3), (50, 32, 32, 3), dtype('uint8'))
+    """
+    if "return_boxes" in options:
+        raise ValueError("shapes_splits returns no boxes: call make_shapes(..., return_boxes=True)")
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    sizes = (num_train, num_validation, num_test)
+    return Splits(*(make_shapes(size, seed=child, **options) for size, child in zip(sizes, seeds)))
