@@ -50,8 +50,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest src tests -m "not slow" -o addopts="-p no:cacheprovider --doctest-modules"
 
+# --allow-root: containers, JupyterHub images and CI run as root.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=exercises
+	$(BIN)/jupyter lab --notebook-dir=exercises $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 exercises: install
 	$(BIN)/python tools/course.py generate
@@ -74,10 +75,12 @@ grade: install
 sensitivity: install
 	$(BIN)/python tools/grade.py --sensitivity
 
+# One universal lock: exact pins, with environment markers, for Linux and macOS on Apple
+# silicon and every Python that pyproject.toml's requires-python allows (uv keeps the pins
+# already in requirements.lock unless a changed dependency needs others).
 lock: install
-	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
-	  echo "# Regenerate: make lock. Installed by: make install (pip install -r requirements.lock)."; \
-	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -E '^(cnnbook|pip)==' ) > requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --no-annotate -o requirements.lock
 
 clean:
 	rm -rf _build
