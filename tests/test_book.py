@@ -51,3 +51,12 @@ def test_no_solution_or_hidden_test_is_published(html):
             text = page.read_text(errors="ignore")
             for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
                 assert marker not in text, f"{page.relative_to(html)} contains {marker!r}"
+
+
+@pytest.mark.parametrize("chapter", course.chapters(), ids=lambda p: p.stem)
+def test_math_is_served_from_the_build(html, chapter):
+    text = (html / "book" / f"{chapter.stem}.html").read_text()
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', text, re.I)
+    assert scripts == ["../_static/mathjax/tex-chtml.js"], f"MathJax loaded from {scripts}"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert "cdn.jsdelivr" not in text and "cdnjs" not in text

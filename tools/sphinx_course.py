@@ -1,0 +1,40 @@
+"""Sphinx extension of the course (loaded by _config.yml): the book works offline.
+
+MathJax 3 is served from the build, not from a CDN: the files come from the PyPI package
+``sphinx-mathjax-offline`` (pinned in requirements.lock, so ``make`` installs them), are
+copied into ``_build/html/_static/mathjax/`` and loaded through Sphinx's ``mathjax_path``.
+"""
+
+from importlib.util import find_spec
+from pathlib import Path
+
+from sphinx.util.fileutil import copy_asset
+
+MATHJAX_ENTRY = "mathjax/tex-chtml.js"  # relative to _static/
+
+
+def mathjax_source():
+    """Return the folder of the packaged MathJax 3 (``.../static/mathjax``)."""
+    spec = find_spec("sphinx-mathjax-offline")  # the package's folder name has hyphens
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("sphinx-mathjax-offline is not installed: run `make install`")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax"
+    if not (folder / "tex-chtml.js").is_file():
+        raise RuntimeError(f"no MathJax 3 in {folder}")
+    return folder
+
+
+def use_local_mathjax(app, config):
+    config.mathjax_path = MATHJAX_ENTRY
+
+
+def copy_mathjax(app, exception):
+    if exception is None and app.builder.format == "html":
+        copy_asset(str(mathjax_source()), str(Path(app.outdir) / "_static" / "mathjax"))
+
+
+def setup(app):
+    mathjax_source()  # fail the build early, not with raw LaTeX in the pages
+    app.connect("config-inited", use_local_mathjax, priority=900)
+    app.connect("build-finished", copy_mathjax)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
