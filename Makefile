@@ -18,7 +18,7 @@ export KERAS_BACKEND := tensorflow
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: help install book test test-fast lab exercises notebooks bench lock clean grade sensitivity
+.PHONY: help install browser book test test-fast lab exercises notebooks bench lock clean grade sensitivity
 
 help:
 	@echo "make book       build the book into _build/html/index.html (creates .venv if missing)"
@@ -39,11 +39,18 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
+# The browser of tests/test_book.py: Debian's chromium and its driver, from apt (never a
+# browser build downloaded by a tool). Installed when missing; needs root (CI is root).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "install Debian's chromium and chromium-driver (as root: make browser)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
 book: install
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 # Unit tests of src/ only (seconds): no notebooks, no grading, no book.

@@ -1,4 +1,4 @@
-"""Sphinx extension of the course (loaded by _config.yml): the book works offline.
+"""Sphinx extension of the course (loaded by _config.yml): the book works offline, cleanly.
 
 MathJax 3 is served from the build, not from a CDN: the files come from the PyPI package
 ``sphinx-mathjax-offline`` (pinned in requirements.lock, so ``make`` installs them), are
@@ -28,6 +28,24 @@ def use_local_mathjax(app, config):
     config.mathjax_path = MATHJAX_ENTRY
 
 
+def unique_scripts(app, pagename, templatename, context, doctree):
+    """Drop scripts added twice (sphinx-thebe and sphinx-togglebutton register theirs on every
+    environment event, and a repeated ``const`` is a SyntaxError in the browser)."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = getattr(script, "filename", None) or attributes.get("body") or str(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"][:] = unique
+    # pydata-sphinx-theme's layout reads default_mode, which sphinx-book-theme leaves empty:
+    # the first page then logs "Got invalid theme mode" as a console error.
+    context.setdefault("default_mode", "auto")
+    if not context["default_mode"]:
+        context["default_mode"] = "auto"
+
+
 def copy_mathjax(app, exception):
     if exception is None and app.builder.format == "html":
         copy_asset(str(mathjax_source()), str(Path(app.outdir) / "_static" / "mathjax"))
@@ -36,5 +54,6 @@ def copy_mathjax(app, exception):
 def setup(app):
     mathjax_source()  # fail the build early, not with raw LaTeX in the pages
     app.connect("config-inited", use_local_mathjax, priority=900)
+    app.connect("html-page-context", unique_scripts, priority=1000)  # after the themes
     app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
