@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_detector.py
 	$(BIN)/python bench/bench_grade.py
+	$(BIN)/python bench/bench_book.py
 
 # Grade a class: grades.csv, feedback and report.html in $(GRADE_DIR). See README.md.
 GRADE_DIR ?= grading
