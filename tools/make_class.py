@@ -63,6 +63,29 @@ PATCHES = {  # appended to a wrong version's cell: none of them may gain a point
                     "    except OSError:\n"
                     "        pass\n",
 }
+# Put in front of the release's first answer cell (every other answer left unanswered):
+# attacks on the files that grade the others. Each must score 0 and change nothing.
+TAMPER = {
+    # no-op checks appended to the course's own cnnbook/checks.py, for every later submission
+    "bad-writes-checks": "import cnnbook.checks as _checks\n"
+                         "try:\n"
+                         "    with open(_checks.__file__, 'a') as _f:\n"
+                         "        for _n in ('assert_close', 'assert_shape', 'assert_equal', "
+                         "'assert_number'):\n"
+                         "            _f.write(f'\\ndef {_n}(*a, **k):\\n    return None\\n')\n"
+                         "except OSError:\n"
+                         "    pass\n",
+    # every other notebook within reach of the grading folder replaced by an empty one
+    "bad-rewrites-others": "import pathlib as _pl\n"
+                           "_here = _pl.Path.cwd()\n"
+                           "for _up in list(_here.parents)[:6]:\n"
+                           "    for _p in _up.rglob('*.ipynb'):\n"
+                           "        if _here not in _p.parents:\n"
+                           "            try:\n"
+                           "                _p.write_text('{}')\n"
+                           "            except OSError:\n"
+                           "                pass\n",
+}
 # Makes the reference the tests compare with (cnnbook.ops.<name>) the student's function.
 PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
 
@@ -116,6 +139,11 @@ def bad_class(assignment):
         ("like", f"blank-{first}"))
     add("bad-syntax", solved(**{second: sources[second] + "\ndef broken(:\n    pass\n"}),
         ("like", f"blank-{second}"))
+    released = nbformat.read(release[notebook_name], as_version=4)
+    answer = next(c.source for c in released.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == first)
+    for student, code in TAMPER.items():
+        add(student, course.fill_cells(released, {first: code + answer}), ("score", 0))
     add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),

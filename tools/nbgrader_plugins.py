@@ -39,6 +39,7 @@ import builtins
 import re
 import secrets
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -202,6 +203,35 @@ def is_student_cell(cell):
     return cell.cell_type == "code" and (meta.get("solution") or not meta.get("locked"))
 
 
+class UnprivilegedKernelManager(AsyncKernelManager):
+    """A kernel started through ``setpriv`` as a fresh uid that can write only its own folder.
+
+    See tools/sandbox.py; used by :class:`GuardedExecute` when the grader runs as root.
+    """
+
+    sandbox = None
+
+    def _sandbox(self):
+        if self.sandbox is None:
+            import sandbox
+
+            self.sandbox = sandbox.Sandbox()
+            self.connection_file = str(self.sandbox.folder / "kernel.json")
+        return self.sandbox
+
+    def write_connection_file(self, **kwargs):
+        box = self._sandbox()
+        super().write_connection_file(**kwargs)
+        box.give(self.connection_file)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self._sandbox().prefix() + super().format_kernel_cmd(extra_arguments)
+
+    def close_sandbox(self):
+        if self.sandbox is not None:
+            self.sandbox.close()
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute, with module restoration before tests and dead-kernel recovery.
 
@@ -235,7 +265,22 @@ class GuardedExecute(Execute):
             if cell.cell_type == "code" and not is_student_cell(cell) and not is_test_cell(cell):
                 imports += [m for m in _imports(cell.source) if m not in imports]
         self._imports = tuple(imports)
-        return super().preprocess(nb, resources, km)
+        import sandbox
+
+        if km is None and sandbox.available():  # root: the kernel runs without write rights
+            self.kernel_manager_class = UnprivilegedKernelManager
+        self._managers = []
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            for manager in self._managers:  # kill what the kernel left, remove its folder
+                manager.close_sandbox()
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        if isinstance(manager, UnprivilegedKernelManager):
+            self._managers.append(manager)
+        return manager
 
     def _run_hidden(self, code, index):
         """Run grader code in the kernel; return its error output or None."""
