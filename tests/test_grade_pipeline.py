@@ -441,3 +441,36 @@ def test_unprivileged_kernel_cannot_write_outside_its_folder(tmp_path):
     assert text[1:3] == [f"denied {course.ROOT / 'src' / 'cnnbook' / 'checks.py'}", f"denied {target}"]
     assert text[3].startswith("wrote ")
     assert target.read_text() == "mine"
+
+
+# ------------------------------------------------------------- flagged for a person
+def _flags(files, assignment=ASSIGNMENT):
+    (name, data), = files.items()
+    return grade.reaching(grade.Submission("s", assignment, notebooks={name: data}),
+                          grade.release_lines(course.EXERCISES, assignment))
+
+
+def test_every_attacking_student_is_flagged_with_its_lines():
+    files, expect = make_class.bad_class(ASSIGNMENT)
+    attackers = [s for s in files if s.startswith("cheat-") or s in make_class.TAMPER
+                 or s in make_class.KERNEL_TAMPER or s in ("bad-hook-during-call", "bad-exit")]
+    assert len(attackers) >= 18
+    for student in attackers:
+        flags = _flags(files[student])
+        assert flags, student
+        assert all("line" in f for f in flags)
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_no_false_alarm_on_solutions_releases_and_honest_wrong_versions(assignment):
+    """Zero false alarms: the solution, the release and every kept wrong version but the
+    one that is itself a cheat (it rebinds NumPy's checks)."""
+    students, wrongs = course.reference_class(assignment)
+    cheats = {s for s, v in wrongs.items() if "rebinds" in v.description}
+    assert len(cheats) <= 1
+    for student, notebooks in students.items():
+        files = {n: make_class.notebook_bytes(nb) for n, nb in notebooks.items()}
+        if student in cheats:
+            assert _flags(files, assignment), student
+        else:
+            assert _flags(files, assignment) == [], (student, _flags(files, assignment))

@@ -365,6 +365,84 @@ def tampering(sub, release_dir):
     return notes
 
 
+# What no guard stops is flagged for a person: answer code that reaches for the kernel,
+# the grader or files. Read from the syntax tree, so comments and strings do not count.
+REACHING_NAMES = {"get_ipython", "inspect", "gc", "ctypes", "builtins", "__builtins__",
+                  "subprocess", "os", "pathlib", "shutil", "open", "setattr", "delattr",
+                  "globals", "vars", "__import__", "importlib", "threading", "signal", "exec",
+                  "eval", "compile"}
+REACHING_ATTRIBUTES = {"_getframe", "settrace", "setprofile", "__code__", "__subclasses__",
+                       "__globals__", "__builtins__", "__dict__", "f_back", "f_globals",
+                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__"}
+
+
+def reaching_lines(source):
+    """Return [(line number, why)] of the lines of ``source`` that reach beyond the answer."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    found = []
+    for node in ast.walk(tree):
+        why = None
+        if isinstance(node, ast.Name) and node.id in REACHING_NAMES:
+            why = node.id
+        elif isinstance(node, ast.alias) and node.name.split(".")[0] in REACHING_NAMES | {"sys"}:
+            why = f"import {node.name}"
+        elif isinstance(node, ast.Attribute) and node.attr in REACHING_ATTRIBUTES:
+            why = node.attr
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and (base.id in imported or base.id[:1].isupper()
+                                                 or base.id in ("np", "tf", "keras")):
+                why = f"sets {ast.unparse(node)}"
+        if why and hasattr(node, "lineno"):
+            found.append((node.lineno, why))
+    return sorted(set(found))
+
+
+def release_lines(release_dir, assignment):
+    """Every line of an assignment's released notebooks, stripped (the course's own code)."""
+    return {line.strip() for path in sorted((Path(release_dir) / assignment).glob("*.ipynb"))
+            for cell in nbformat.read(path, as_version=4).cells for line in cell.source.splitlines()}
+
+
+def reaching(sub, course_lines=frozenset()):
+    """Notes naming the answer lines of a submission that reach for the kernel or the grader.
+
+    Lines the release already holds (``course_lines``) are the course's, not the student's.
+    """
+    notes = []
+    for name, data in sub.notebooks.items():
+        try:
+            cells = nbformat.reads(data.decode("utf-8"), as_version=4).cells
+        except Exception:  # noqa: BLE001 - not a notebook: reported elsewhere
+            continue
+        for index, cell in enumerate(cells):
+            if not nbgrader_plugins.is_student_cell(cell) or nbgrader_plugins.is_test_cell(cell):
+                continue
+            lines = cell.source.splitlines()
+            for number, why in reaching_lines(cell.source):
+                where = _grade_id(cell) or f"cell {index + 1}"
+                text = lines[number - 1].strip() if number <= len(lines) else ""
+                if text in course_lines:
+                    continue
+                text = text[:120]
+                notes.append(f"reaches for the kernel or the grader ({why}): {where}, "
+                             f"line {number}: {text}")
+    return notes[:20]
+
+
 # ----------------------------------------------------------------------- worker
 def _api(course_dir):
     from nbgrader.apps import NbGraderAPI
@@ -378,7 +456,7 @@ def _api(course_dir):
 STOPS = {
     "CellTimeoutError": "a cell ran past the time limit",
     "DeadKernelError": "a cell killed the kernel",
-    "GraderError": "a cell tampered with numpy, cnnbook or TensorFlow",
+    "GraderError": "a cell tampered with the kernel or the modules the tests use",
 }
 
 
@@ -739,10 +817,12 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     # their parent. This run's files go in a folder of its own.
     shutil.rmtree(out / "workers", ignore_errors=True)
     run_dir = out / "workers" / f"run-{os.getpid()}"
-    tasks, digests, notes = [], {}, {}
+    tasks, digests, notes, course_lines = [], {}, {}, {}
     for key, sub in sorted(collected.items()):
         digests[key] = sub.digest()
-        notes[key] = sub.problems + tampering(sub, template / "release")
+        notes[key] = sub.problems + tampering(sub, template / "release") + reaching(
+            sub, course_lines.setdefault(sub.assignment, release_lines(template / "release",
+                                                                      sub.assignment)))
         if not regrade and key in marks and marks[key][0] == digests[key]:
             continue
         cells = sum(len(nbformat.read(p, as_version=4).cells)

@@ -86,6 +86,53 @@ TAMPER = {
                            "            except OSError:\n"
                            "                pass\n",
 }
+# Put in front of the release's first answer cell too: each makes a later cell's error
+# invisible to nbgrader, or a later cell's code different from what nbgrader sent, by one
+# route of the kernel (issue 13). Without the guard, several would score full marks.
+_WRAP = ("def _swallow(lines):  # every later cell wrapped in try/except\n"
+         "    body = ''.join(lines) or 'pass'\n"
+         "    return ['try:\\n'] + ['    ' + l + '\\n' for l in body.splitlines()] + "
+         "['except BaseException:\\n', '    pass\\n']\n")
+KERNEL_TAMPER = {
+    "bad-input-transformer": _WRAP + "get_ipython().input_transformers_post.append(_swallow)\n",
+    "bad-cleanup-transformer": _WRAP + "get_ipython().input_transformers_cleanup.append(_swallow)\n",
+    "bad-ast-transformer": "import ast as _ast\n"
+                           "class _Swallow(_ast.NodeTransformer):\n"
+                           "    def visit_Module(self, node):\n"
+                           "        handler = _ast.ExceptHandler(type=_ast.Name('BaseException', "
+                           "_ast.Load()), name=None, body=[_ast.Pass()])\n"
+                           "        node.body = [_ast.Try(body=node.body or [_ast.Pass()], "
+                           "handlers=[handler], orelse=[], finalbody=[])]\n"
+                           "        return _ast.fix_missing_locations(node)\n"
+                           "get_ipython().ast_transformers.append(_Swallow())\n",
+    "bad-custom-exc": "get_ipython().set_custom_exc((BaseException,), "
+                      "lambda *args, **kwargs: None)\n",
+    "bad-showtraceback-class": "type(get_ipython())._showtraceback = lambda *a, **k: None\n"
+                               "type(get_ipython()).showtraceback = lambda *a, **k: None\n",
+    "bad-session-send": "from jupyter_client.session import Session as _Session\n"
+                        "_send = _Session.send\n"
+                        "def _quiet_send(self, stream, msg, *args, **kwargs):  # drops errors\n"
+                        "    kind = msg if isinstance(msg, str) else msg.get('header', {}).get("
+                        "'msg_type')\n"
+                        "    if kind == 'error':\n"
+                        "        return None\n"
+                        "    return _send(self, stream, msg, *args, **kwargs)\n"
+                        "_Session.send = _quiet_send\n",
+    "bad-sys-hooks": "import sys as _sys, io as _io\n"
+                     "_sys.excepthook = lambda *a: None\n"
+                     "_sys.stderr = _io.StringIO()\n"
+                     "_sys.settrace(lambda *a: None)\n",
+    "bad-event-callback": "def _every_cell(*args):  # puts the hook back before every cell\n"
+                          "    get_ipython().set_custom_exc((BaseException,), "
+                          "lambda *a, **k: None)\n"
+                          "get_ipython().events.register('pre_run_cell', _every_cell)\n",
+}
+# After the release's first answer: the function the tests call installs the hook itself.
+DURING_CALL = ("_plain_{name} = {name}\n"
+               "def {name}(*args, **kwargs):\n"
+               "    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+               "    return _plain_{name}(*args, **kwargs)\n")
+
 # Makes the reference the tests compare with (cnnbook.ops.<name>) the student's function.
 PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
 
@@ -142,8 +189,11 @@ def bad_class(assignment):
     released = nbformat.read(release[notebook_name], as_version=4)
     answer = next(c.source for c in released.cells
                   if c.metadata.get("nbgrader", {}).get("grade_id") == first)
-    for student, code in TAMPER.items():
+    for student, code in {**TAMPER, **KERNEL_TAMPER}.items():
         add(student, course.fill_cells(released, {first: code + answer}), ("score", 0))
+    if f"def {first}(" in answer:
+        add("bad-hook-during-call", course.fill_cells(
+            released, {first: answer + "\n" + DURING_CALL.format(name=first)}), ("score", 0))
     add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),
