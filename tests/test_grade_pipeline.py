@@ -43,6 +43,8 @@ def _course_digest():
     for name in grade.GUARDED:
         path = course.ROOT / name
         for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            if "__pycache__" in file.parts:  # the test's own imports may write these
+                continue
             h.update(str(file.relative_to(course.ROOT)).encode() + b"\0" + file.read_bytes())
     return h.hexdigest()
 
@@ -163,6 +165,13 @@ class TestBadClass:
         assert "deleted" in problems["bad-deleted-tests"]
         assert "edited" in problems["bad-edited-tests"]
         assert not problems["solution"]
+
+    def test_attackers_are_flagged_for_a_person(self, run):
+        attackers = list(make_class.TAMPER) + list(make_class.KERNEL_TAMPER) + [
+            "bad-hook-during-call", "cheat-checks", "cheat-code", "cheat-ops"]
+        for student in attackers:
+            assert "reaches for the kernel or the grader" in " ".join(run["problems"][student]), \
+                student
 
     def test_huge_output_is_truncated(self, run):
         path = run["out"] / "course" / "autograded" / "bad-huge" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -474,3 +483,15 @@ def test_no_false_alarm_on_solutions_releases_and_honest_wrong_versions(assignme
             assert _flags(files, assignment), student
         else:
             assert _flags(files, assignment) == [], (student, _flags(files, assignment))
+
+
+def test_parts_and_points_lost_outside_a_part():
+    """The sensitivity table's last column: a test cell belongs to the solution cell above it."""
+    owner = grade.parts(ASSIGNMENT)
+    sources = list(course.solution_sources(ASSIGNMENT))
+    assert set(owner.values()) <= set(sources) and owner
+    first, second = sources[0], sources[1]
+    tests_of = {part: [t for t, p in owner.items() if p == part] for part in (first, second)}
+    cells = {t: [0.0, 1.0] for t in tests_of[first]} | {t: [1.0, 1.0] for t in tests_of[second]}
+    assert grade.lost_outside(cells, first, owner) == 0
+    assert grade.lost_outside(cells, second, owner) == len(tests_of[first])

@@ -928,6 +928,25 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     return results
 
 
+def parts(assignment):
+    """Return {test cell grade id: the solution cell it tests} (the last solution cell above it)."""
+    found, current = {}, None
+    for path in course.source_notebooks(assignment):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and cell.cell_type == "code":
+                current = meta.get("grade_id")
+            elif nbgrader_plugins.is_test_cell(cell):
+                found[meta.get("grade_id")] = current
+    return found
+
+
+def lost_outside(cells, part, owner):
+    """Points a submission lost in test cells that test another solution cell than ``part``."""
+    return sum(cell_max - (score or 0) for grade_id, (score, cell_max) in cells.items()
+               if owner.get(grade_id) not in (None, part) and cell_max)
+
+
 def sensitivity(assignment_names=None, jobs=None, out=None):
     """Grade every assignment's reference class; print the table; return True if all is caught.
 
@@ -949,6 +968,8 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
             results = run(folder, Path(out or tmp) / f"graded-{assignment}", jobs=jobs,
                           assignment_names=[assignment], regrade=True, quiet=True)
             scores = {r["student"]: r["score"] for r in results["submissions"]}
+            cells = {r["student"]: r["cells"] for r in results["submissions"]}
+            owner = parts(assignment)
             full = results["assignments"][assignment]["max_score"]
             solution_ok = scores.get("solution") == full and scores.get("release") == 0
             ok &= solution_ok
@@ -958,14 +979,15 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
                 versions = [s for s, v in wrongs.items() if v.grade_id == cell]
                 caught = [s for s in versions if scores.get(s, full) < full]
                 ok &= len(caught) == len(versions)
-                rows.append((assignment, cell, len(versions), len(caught)))
+                outside = sum(lost_outside(cells.get(s, {}), cell, owner) for s in versions)
+                rows.append((assignment, cell, len(versions), len(caught), outside))
     print()
-    print("| assignment | graded function | wrong versions | caught |")
-    print("|---|---|---:|---:|")
-    for assignment, cell, versions, caught in rows:
-        print(f"| {assignment} | `{cell}` | {versions} | {caught} |")
+    print("| assignment | graded function | wrong versions | caught | points lost outside its part |")
+    print("|---|---|---:|---:|---:|")
+    for assignment, cell, versions, caught, outside in rows:
+        print(f"| {assignment} | `{cell}` | {versions} | {caught} | {outside:g} |")
     total, caught = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    print(f"| **all** | | **{total}** | **{caught}** |")
+    print(f"| **all** | | **{total}** | **{caught}** | **{sum(r[4] for r in rows):g}** |")
     return ok
 
 

@@ -68,7 +68,7 @@ def _kernel_state(sys):
     session = getattr(kernel, "session", None)
     _vars, _type, _list, _dict, _id = vars, type, list, dict, id
     _isinstance, _hasattr, _getattr = isinstance, hasattr, getattr
-    _setattr, missing, zip, all, len = setattr, object(), zip, all, len
+    _setattr, missing, _zip, _all, _len = setattr, object(), zip, all, len
     type_setattr, type_delattr = type.__setattr__, type.__delattr__
     plain = (int, float, str, bool, bytes, type(None))
     objects = [o for o in (shell, kernel, session, getattr(shell, "displayhook", None),
@@ -121,8 +121,8 @@ def _kernel_state(sys):
 
     def same(value, contents):  # by identity: a student's object may answer == with True
         if _isinstance(value, list):
-            return len(value) == len(contents) and all(a is b for a, b in zip(value, contents))
-        if len(value) != len(contents):
+            return _len(value) == _len(contents) and _all(a is b for a, b in _zip(value, contents))
+        if _len(value) != _len(contents):
             return False
         for k, v in contents.items():
             current = value.get(k, missing)
@@ -403,6 +403,7 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._guard_name = "_" + secrets.token_hex(12)
         self._token = secrets.token_hex(16)  # the guard's answer: a cell cannot print it unread
+        self._noise = set()
         self._guard_ready = False
         self._stopped = None  # why the kernel stopped, once it has
         # What the locked set-up cells import is imported clean by the snapshot, in
@@ -493,6 +494,12 @@ class GuardedExecute(Execute):
                         .replace("@IMPORTS@", repr(self._imports))
                         .replace("@TOKEN@", repr(self._token)))
                 self._guard_ready = self._run_hidden(code, cell_index) is None
+                if self._guard_ready:
+                    # What the kernel itself changes in every cell (IPython resets
+                    # sys.excepthook, ipykernel its streams): restored, but no sign of tampering.
+                    self._run_hidden("pass", cell_index)
+                    _, noise = self._restore(cell_index)
+                    self._noise = set(noise)
             if not student and self._guard_ready:
                 error, _ = self._restore(cell_index, _names_used(cell.source))
                 if error is not None:
@@ -503,6 +510,7 @@ class GuardedExecute(Execute):
                 # What changed the kernel's state during the test (a student's function
                 # installing a hook) may have hidden its failure: the test fails.
                 error, changed = self._restore(cell_index)
+                changed = [c for c in changed if c not in self._noise]
                 if error is not None or changed:
                     cell.outputs.append(error or _error(
                         "GraderError", "the kernel's state changed while this test ran ("
