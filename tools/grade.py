@@ -678,7 +678,7 @@ def merge(course_dir, result, digest, problems):
         shutil.rmtree(target, ignore_errors=True)
         if result.get(kind) and Path(result[kind]).exists():
             shutil.copytree(result[kind], target)
-    if result.get("notebooks"):  # the bytes collected, not a copy a kernel could have reached
+    if "notebooks" in result:  # the bytes collected, not a copy a kernel could have reached
         target = course_dir / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
         for name, text_ in result["notebooks"].items():

@@ -11,8 +11,12 @@ the pipeline must survive (``bad_class``): an infinite loop, a cell that kills t
 kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
 JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
 and of the course's helpers (in a cell, and from inside a function the tests
-call), a notebook writing a forged result to every pipe it holds, and a cell
-printing 100 MB.
+call), a notebook writing a forged result to every pipe it holds, a cell
+printing 100 MB, and (issue 13) releases that only add an attack: on the course's
+files (``TAMPER``: appending no-op checks to cnnbook/checks.py, rewriting the other
+students' notebooks) or on the kernel (``KERNEL_TAMPER``: input and AST transformers,
+a custom exception handler, class-level traceback and session patches, sys hooks, an
+event callback, and a hook installed from inside the function the tests call).
 """
 
 from __future__ import annotations

@@ -16,6 +16,15 @@ built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
       in the same process as the tests, so a determined attack from inside a
       function the test calls is not ruled out; ``cnnbook.checks.forbidden``
       undoes changes made during the call it wraps.)
+    * The kernel's own state is restored too (``_kernel_state``): IPython's input and
+      AST transformers, custom exception handler, traceback and display hooks, event
+      callbacks, the kernel's message handlers, ``sys`` hooks, trace and profile
+      functions, streams, and class-level patches of the shell, kernel and session
+      classes. The guard answers with a per-notebook token (a transformer rewriting the
+      grader's call is caught); a test during which that state changed, or whose error
+      the kernel reported but whose output was hidden, fails.
+    * Where the grader is root, kernels run as a fresh unprivileged uid through
+      ``setpriv`` (``UnprivilegedKernelManager``, tools/sandbox.py).
     * A cell that kills the kernel (``os._exit``, a crash) or cannot be
       interrupted after a timeout no longer loses the whole submission: the cell
       gets an error output saying what happened, later cells are marked as not
