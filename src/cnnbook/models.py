@@ -26,6 +26,8 @@ WEIGHTLESS = (
     "Dropout",
     "Activation",
     "ReLU",
+    "Concatenate",
+    "Add",
 )
 
 
