@@ -85,6 +85,17 @@ def test_functional_model_counts_its_input_layer_as_zero():
     ]
 
 
+def test_merge_layers_count_zero():
+    inputs = keras.Input((4, 4, 3))
+    left, right = layers.Conv2D(3, 1)(inputs), layers.Conv2D(2, 1)(inputs)
+    outputs = layers.Add()([layers.Concatenate()([left, right]), layers.Conv2D(5, 1)(inputs)])
+    rows = models.parameter_rows(keras.Model(inputs, outputs))
+    assert [(row.kind, row.count) for row in rows if row.kind in ("Concatenate", "Add")] == [
+        ("Concatenate", 0),
+        ("Add", 0),
+    ]
+
+
 def test_unbuilt_model_is_rejected():
     with pytest.raises(ValueError, match="model must be built"):
         models.parameter_rows(keras.Sequential([layers.Dense(3)]))

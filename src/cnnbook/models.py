@@ -1,4 +1,4 @@
-"""Where a Keras model's parameters come from: each layer's count derived from its formula.
+"""What a Keras model costs (parameters, multiply-adds) and two building blocks of chapter 4.
 
 Keras' ``model.summary()`` prints the counts; :func:`parameter_rows` says why,
 layer by layer, and checks every number against Keras itself:
@@ -26,6 +26,8 @@ WEIGHTLESS = (
     "Dropout",
     "Activation",
     "ReLU",
+    "Concatenate",
+    "Add",
 )
 
 
@@ -163,3 +165,202 @@ def parameter_table(model):
     label = "total (= model.count_params())"
     text.append(label + total.rjust(len(text[0]) - len(label)))
     return "\n".join(line.rstrip() for line in text)
+
+
+def _layers_of(model):
+    """Yield the layers of ``model``, entering nested models."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):  # a model used as a layer
+            yield from _layers_of(layer)
+        else:
+            yield layer
+
+
+def layer_multiply_adds(layer):
+    """Count the multiply-adds of one built layer's forward pass, for one input.
+
+    ``Conv2D`` and ``DepthwiseConv2D`` use :func:`cnnbook.ops.conv_multiply_adds`
+    (a depthwise convolution is one single-channel convolution per input
+    channel); ``Dense`` costs ``inputs * units`` per position (a ``Dense``
+    applied to a feature map works at every pixel). Other layers count 0: their
+    work (pooling, normalisation, adding) is small next to these. Bias adds are
+    not counted.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+        A layer of a built model.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If the layer is a grouped convolution.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Conv2D(8, 5)])
+    >>> layer_multiply_adds(model.layers[0])  # 24·24 outputs · 5·5·3 weights · 8 filters
+    345600
+    """
+    from cnnbook import ops  # deferred: no work at import time
+
+    kind = type(layer).__name__
+    if kind in ("Conv2D", "DepthwiseConv2D"):
+        if getattr(layer, "groups", 1) != 1:
+            raise ValueError(f"layer {layer.name!r}: grouped convolutions are not covered")
+        out_h, out_w, filters = layer.output.shape[1:]
+        channels = layer.input.shape[-1]
+        if kind == "DepthwiseConv2D":  # each output channel sees one input channel
+            channels = 1
+        return ops.conv_multiply_adds((out_h, out_w), layer.kernel_size, channels, filters)
+    if kind == "Dense":
+        positions = 1
+        for size in layer.input.shape[1:-1]:
+            positions *= size
+        return positions * layer.input.shape[-1] * layer.units
+    return 0
+
+
+def multiply_adds(model):
+    """Count the multiply-adds of a built model's forward pass, for one input.
+
+    The sum of :func:`layer_multiply_adds` over every ``Conv2D``,
+    ``DepthwiseConv2D`` and ``Dense`` layer (nested models included).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If the model is not built.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+    ...                           keras.layers.Flatten(), keras.layers.Dense(10)])
+    >>> multiply_adds(model)  # 6·6·3·3·1·4 + 144·10
+    2736
+    """
+    if not model.built:
+        raise ValueError("model must be built: give it an input shape (keras.Input(...)) first")
+    return sum(layer_multiply_adds(layer) for layer in _layers_of(model))
+
+
+def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
+                     filters_5x5_reduce, filters_5x5, filters_pool_proj, name=None):
+    """Apply an Inception module (GoogLeNet's, Szegedy et al. 2015) to a feature map.
+
+    Four branches see the same input and their outputs are stacked on depth:
+
+    1. a 1×1 convolution (``filters_1x1``);
+    2. a 1×1 reduction (``filters_3x3_reduce``), then a 3×3 convolution (``filters_3x3``);
+    3. a 1×1 reduction (``filters_5x5_reduce``), then a 5×5 convolution (``filters_5x5``);
+    4. a 3×3 max-pool with stride 1, then a 1×1 projection (``filters_pool_proj``).
+
+    Every convolution has ``padding="same"`` and a ReLU, and the pool has
+    ``padding="same"``, so all branches keep the input's height and width.
+
+    Parameters
+    ----------
+    x : KerasTensor, shape (N, H, W, C)
+        The input feature map (functional API).
+    filters_1x1, filters_3x3_reduce, filters_3x3, filters_5x5_reduce, filters_5x5, filters_pool_proj : int
+        Filters of each convolution, in GoogLeNet's table order.
+    name : str, optional
+        Prefix of the layer names (``name + "_3x3"`` ...).
+
+    Returns
+    -------
+    KerasTensor, shape (N, H, W, filters_1x1 + filters_3x3 + filters_5x5 + filters_pool_proj)
+
+    Examples
+    --------
+    >>> import keras
+    >>> inputs = keras.Input((28, 28, 192))
+    >>> outputs = inception_module(inputs, 64, 96, 128, 16, 32, 32)  # GoogLeNet's 3a
+    >>> tuple(outputs.shape)
+    (None, 28, 28, 256)
+    >>> keras.Model(inputs, outputs).count_params()
+    163696
+    """
+    import keras  # deferred: no work at import time
+
+    def conv(tensor, filters, size, suffix):
+        layer_name = f"{name}_{suffix}" if name else None
+        return keras.layers.Conv2D(filters, size, padding="same", activation="relu",
+                                   name=layer_name)(tensor)
+
+    branch_1 = conv(x, filters_1x1, 1, "1x1")
+    branch_3 = conv(conv(x, filters_3x3_reduce, 1, "3x3_reduce"), filters_3x3, 3, "3x3")
+    branch_5 = conv(conv(x, filters_5x5_reduce, 1, "5x5_reduce"), filters_5x5, 5, "5x5")
+    pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same",
+                                       name=f"{name}_pool" if name else None)(x)
+    branch_pool = conv(pooled, filters_pool_proj, 1, "pool_proj")
+    return keras.layers.Concatenate(axis=-1, name=f"{name}_concat" if name else None)(
+        [branch_1, branch_3, branch_5, branch_pool]
+    )
+
+
+def residual_block(x, filters, stride=1, name=None):
+    """Apply a basic residual block (He et al. 2016) to a feature map.
+
+    Main path: 3×3 convolution (``stride``) → batch normalisation → ReLU → 3×3
+    convolution → batch normalisation (the convolutions have no bias: batch
+    normalisation's shift takes its place). Shortcut: the input itself, or, when
+    the shape changes (``stride != 1`` or ``filters`` differs from the input's
+    depth), a 1×1 convolution with ``stride`` and batch normalisation (a
+    projection). The two are **added**, then a ReLU.
+
+    Parameters
+    ----------
+    x : KerasTensor, shape (N, H, W, C)
+        The input feature map (functional API).
+    filters : int
+        Depth of the output.
+    stride : int, default 1
+        Stride of the first convolution (and of the projection).
+    name : str, optional
+        Prefix of the layer names.
+
+    Returns
+    -------
+    KerasTensor, shape (N, ceil(H / stride), ceil(W / stride), filters)
+
+    Examples
+    --------
+    >>> import keras
+    >>> inputs = keras.Input((16, 16, 32))
+    >>> tuple(residual_block(inputs, 32).shape), tuple(residual_block(inputs, 64, 2).shape)
+    ((None, 16, 16, 32), (None, 8, 8, 64))
+    """
+    import keras  # deferred: no work at import time
+
+    layers = keras.layers
+
+    def named(suffix):
+        return f"{name}_{suffix}" if name else None
+
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
+                      name=named("conv1"))(x)
+    y = layers.ReLU(name=named("relu1"))(layers.BatchNormalization(name=named("bn1"))(y))
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=named("conv2"))(y)
+    y = layers.BatchNormalization(name=named("bn2"))(y)
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False,
+                                 name=named("projection"))(x)
+        shortcut = layers.BatchNormalization(name=named("projection_bn"))(shortcut)
+    return layers.ReLU(name=named("out"))(layers.Add(name=named("add"))([y, shortcut]))
