@@ -58,7 +58,9 @@ def train(augmented, out_dir, settings=SETTINGS):
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         trainer.load_weights(best)
     out_dir = pathlib.Path(out_dir)
-    model.save_weights(out_dir / f"{name}.weights.h5")
+    shipped = training.classic_convnet()  # not compiled: the file holds no optimizer state
+    shipped.set_weights(model.get_weights())
+    shipped.save_weights(out_dir / f"{name}.weights.h5")
     test_accuracy = float((model.predict(x_test, verbose=0).argmax(axis=1) == y_test).mean())
     record = {
         "command": "python -m cnnbook.train_classifier",
