@@ -18,7 +18,7 @@ export KERAS_BACKEND := tensorflow
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: help install book test test-fast lab exercises notebooks bench lock clean grade sensitivity
+.PHONY: help install browser book test test-fast lab exercises notebooks bench lock clean grade sensitivity
 
 help:
 	@echo "make book       build the book into _build/html/index.html (creates .venv if missing)"
@@ -39,19 +39,27 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
+# The browser of tests/test_book.py: Debian's chromium and its driver, from apt (never a
+# browser build downloaded by a tool). Installed when missing; needs root (CI is root).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "install Debian's chromium and chromium-driver (as root: make browser)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
 book: install
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 # Unit tests of src/ only (seconds): no notebooks, no grading, no book.
 test-fast: install
 	$(BIN)/python -m pytest src tests -m "not slow" -o addopts="-p no:cacheprovider --doctest-modules"
 
+# --allow-root: containers, JupyterHub images and CI run as root.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=exercises
+	$(BIN)/jupyter lab --notebook-dir=exercises $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 exercises: install
 	$(BIN)/python tools/course.py generate
@@ -64,6 +72,7 @@ bench: install
 	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_detector.py
 	$(BIN)/python bench/bench_grade.py
+	$(BIN)/python bench/bench_book.py
 
 # Grade a class: grades.csv, feedback and report.html in $(GRADE_DIR). See README.md.
 GRADE_DIR ?= grading
@@ -74,10 +83,12 @@ grade: install
 sensitivity: install
 	$(BIN)/python tools/grade.py --sensitivity
 
+# One universal lock: exact pins, with environment markers, for Linux and macOS on Apple
+# silicon and every Python that pyproject.toml's requires-python allows (uv keeps the pins
+# already in requirements.lock unless a changed dependency needs others).
 lock: install
-	( echo "# Exact pins of every dependency (pip freeze of a working environment)."; \
-	  echo "# Regenerate: make lock. Installed by: make install (pip install -r requirements.lock)."; \
-	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -E '^(cnnbook|pip)==' ) > requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --no-annotate -o requirements.lock
 
 clean:
 	rm -rf _build

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -314,6 +315,45 @@ def autograde(course_dir, assignment, timeout=1800):
 
 
 # -------------------------------------------------------------------- execution
+# TensorFlow's C++ logging writes to the kernel's stderr past TF_CPP_MIN_LOG_LEVEL (for
+# example "E0000 ... use_unbounded_threadpool" from tf.data): noise, not part of a chapter.
+TF_LOG_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[EWIF]\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w.]+:\d+\] .*)$"
+)
+
+
+def drop_tensorflow_logs(notebook):
+    r"""Remove TensorFlow's C++ log lines from the stderr outputs of ``notebook``, in place.
+
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("fit()")
+    >>> cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+    ...     "E0000 00:00:1795455772.204587    5715 node_def_util.cc:682] NodeDef mentions\n"
+    ...     "a real warning\n"))]
+    >>> notebook = nbformat.v4.new_notebook(cells=[cell])
+    >>> drop_tensorflow_logs(notebook)
+    1
+    >>> notebook.cells[0].outputs[0].text
+    'a real warning\n'
+    """
+    dropped = 0
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                clean = [line for line in lines if not TF_LOG_LINE.match(line.rstrip("\n"))]
+                dropped += len(lines) - len(clean)
+                if not clean:
+                    continue
+                output["text"] = "".join(clean)
+            kept.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return dropped
+
+
 def execute(paths, timeout=900):
     """Execute notebooks in place, in their own folder, storing their outputs."""
     from nbclient import NotebookClient
@@ -329,6 +369,7 @@ def execute(paths, timeout=900):
             resources={"metadata": {"path": str(path.parent)}},
         )
         client.execute()
+        drop_tensorflow_logs(notebook)
         nbformat.write(notebook, path)
         print(f"executed {path.relative_to(ROOT)}")
 

@@ -1,7 +1,8 @@
 """Train the tiny YOLOv1 detector of chapter 6 on generated scenes, and load the shipped one.
 
 Run ``python -m cnnbook.train_detector`` to retrain it from scratch: seeded and
-deterministic, a few minutes on two CPU cores. It writes the weights and a record
+deterministic on the same machine (another CPU rounds differently and gives slightly
+different weights), a few minutes on two CPU cores. It writes the weights and a record
 of the command, seed, versions, time and held-out mAP to ``cnnbook/weights/``.
 :func:`load_detector` builds the model and loads those weights.
 """
@@ -187,7 +188,7 @@ def compile_model(model, learning_rate=2e-3, decay_steps=None):
 
 def train(num_train=4000, epochs=6, batch_size=32, learning_rate=2e-3, seed=0, width=16,
           validation=200):
-    """Train a fresh tiny YOLO on generated scenes, deterministically for a given seed.
+    """Train a fresh tiny YOLO on generated scenes, deterministically for a given seed on one machine.
 
     Parameters
     ----------
