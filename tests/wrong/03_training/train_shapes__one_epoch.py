@@ -5,18 +5,18 @@ def train_shapes(x_train, y_train, x_val, y_val):
 
     Parameters
     ----------
-    x_train : ndarray of uint8, shape (n_train, 32, 32, 3)
+    x_train : ndarray of uint8, shape (n_train, size, size, 3)
     y_train : ndarray of int, shape (n_train,)
-    x_val : ndarray of uint8, shape (n_val, 32, 32, 3)
+    x_val : ndarray of uint8, shape (n_val, size, size, 3)
     y_val : ndarray of int, shape (n_val,)
 
     Returns
     -------
     keras.Model
-        Takes uint8 images (n, 32, 32, 3), returns (n, 10) class scores.
+        Takes uint8 images (n, size, size, 3), returns (n, 10) class scores.
     """
     model = keras.Sequential([
-        keras.Input((32, 32, 3)),
+        keras.Input(x_train.shape[1:]),
         layers.Rescaling(1 / 255),
         layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
         layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
