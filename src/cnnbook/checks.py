@@ -313,7 +313,7 @@ def forbidden(module, names, label=None):
 
 
 _getprofile, _setprofile = __import__("sys").getprofile, __import__("sys").setprofile
-_set, _id, _hasattr = set, id, hasattr
+_set, _id = set, id
 
 
 def _code_of(function):
