@@ -1,5 +1,7 @@
 """Tests of cnnbook.training: the classic convnet, augmentation, shifted and rotated images."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,41 @@ def test_rotate_images_rejects_a_single_image():
 def test_load_classic_convnet_names_the_script_when_missing():
     with pytest.raises(ValueError, match="train_classifier"):
         training.load_classic_convnet("no_such_network")
+
+
+def test_small_runs_record_each_run_with_its_best_epoch_reloaded(tmp_path):
+    from cnnbook import train_classifier
+
+    settings = dict(train_classifier.SMALL_SETTINGS, num_train=48, num_validation=30, num_test=20,
+                    num_small=40, num_check=30, epochs=3, batch_size=16,
+                    batch_norm_images=48, batch_norm_epochs=2)
+    record = train_classifier.small_runs(tmp_path, settings)
+    assert record == json.loads((tmp_path / "small_runs.json").read_text())
+    assert list(record["runs"]) == list(train_classifier.SMALL_RUNS)
+    for name, run in record["runs"].items():
+        history = run["history"]
+        assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+        assert all(len(values) == 3 for values in history.values()), name
+        assert run["best_epoch"] == int(np.argmax(history["val_accuracy"])) + 1
+        # The model loaded back from the checkpoint scores its epoch's validation accuracy.
+        assert run["best_epoch_accuracy"]["validation"] == pytest.approx(max(history["val_accuracy"]), abs=1e-3)
+    for name, run in record["batch_norm"].items():
+        assert len(run["batch_losses"]) == 2 * 3, name  # 2 epochs of 48 images in batches of 16
+        assert run["epoch_losses"] == pytest.approx(run["batch_losses"][2::3], abs=1e-3), name
+
+
+def test_small_run_rejects_an_unknown_run(tmp_path):
+    from cnnbook import train_classifier
+
+    with pytest.raises(ValueError, match="name"):
+        train_classifier.small_run("no such run", None, None, None, tmp_path)
+
+
+def test_shipped_small_runs_match_their_settings():
+    record = training.load_small_runs()
+    epochs = record["settings"]["epochs"]
+    for run in record["runs"].values():
+        assert all(len(values) == epochs for values in run["history"].values())
+        assert run["best_epoch"] == int(np.argmax(run["history"]["val_accuracy"])) + 1
+        assert run["best_epoch_accuracy"]["validation"] == pytest.approx(max(run["history"]["val_accuracy"]),
+                                                                         abs=1e-3)

@@ -11,7 +11,9 @@ Chapter 3 builds these; chapters 4, 5 and 7 reuse them with the same data set
 - :func:`shift_images`, :func:`rotate_images`: move test images by a known amount,
   to measure how accuracy falls as they move (invariance);
 - :func:`load_classic_convnet`: the network trained by
-  ``python -m cnnbook.train_classifier``, with its record.
+  ``python -m cnnbook.train_classifier``, with its record;
+- :func:`load_small_runs`: the learning curves of chapter 3's small-set and batch
+  normalisation comparisons, recorded by the same script (``--only small``).
 """
 
 import json
@@ -244,3 +246,36 @@ def load_classic_convnet(name="classic_convnet"):
     model = classic_convnet()
     model.load_weights(weights)
     return model, json.loads(record.read_text())
+
+
+def load_small_runs():
+    """Load the record of chapter 3's small-set runs, written by ``python -m cnnbook.train_classifier --only small``.
+
+    Returns
+    -------
+    dict
+        ``settings``; ``runs``: for "no dropout, no augmentation", "dropout" and
+        "augmentation", the Keras ``history`` (loss, accuracy, val_loss,
+        val_accuracy per epoch), the ``best_epoch`` and the best epoch's
+        accuracy on the training, validation and test images
+        (``best_epoch_accuracy``); ``batch_norm``: for the network "without
+        batch normalisation" and "with batch normalisation", the loss after
+        every batch (``batch_losses``) and of every epoch (``epoch_losses``);
+        the command, versions, numerics and times of the run.
+
+    Raises
+    ------
+    ValueError
+        If the record is missing.
+
+    Examples
+    --------
+    >>> record = load_small_runs()
+    >>> len(record["runs"]["dropout"]["history"]["val_accuracy"]) == record["settings"]["epochs"]
+    True
+    """
+    path = WEIGHTS_DIR / "small_runs.json"
+    if not path.exists():
+        raise ValueError(f"no record {path.name} in {WEIGHTS_DIR}: "
+                         "run python -m cnnbook.train_classifier --only small")
+    return json.loads(path.read_text())
