@@ -87,6 +87,7 @@ def test_load_classic_convnet_names_the_script_when_missing():
         training.load_classic_convnet("no_such_network")
 
 
+@pytest.mark.slow  # trains five tiny networks: 20-35 s
 def test_small_runs_record_each_run_with_its_best_epoch_reloaded(tmp_path):
     from cnnbook import train_classifier
 
