@@ -104,9 +104,15 @@ def test_small_runs_record_each_run_with_its_best_epoch_reloaded(tmp_path):
         assert run["best_epoch"] == int(np.argmax(history["val_accuracy"])) + 1
         # The model loaded back from the checkpoint scores its epoch's validation accuracy.
         assert run["best_epoch_accuracy"]["validation"] == pytest.approx(max(history["val_accuracy"]), abs=1e-3)
+        # The last epoch, scored at inference before the best is loaded back, scores its own validation accuracy.
+        assert run["last_epoch_accuracy"]["validation"] == pytest.approx(history["val_accuracy"][-1], abs=1e-3)
+        assert sorted(run["last_epoch_accuracy"]) == sorted(run["best_epoch_accuracy"]) == ["test", "training", "validation"]
     for name, run in record["batch_norm"].items():
         assert len(run["batch_losses"]) == 2 * 3, name  # 2 epochs of 48 images in batches of 16
-        assert run["epoch_losses"] == pytest.approx(run["batch_losses"][2::3], abs=1e-3), name
+        # Each batch's own loss, recovered from Keras' running means: their mean is the epoch's mean loss.
+        epochs = np.reshape(run["batch_losses"], (2, 3))
+        assert run["epoch_losses"] == pytest.approx(epochs.mean(axis=1), abs=1e-3), name
+        assert not np.allclose(epochs[:, 2], run["epoch_losses"], atol=1e-4), name  # not the running means
 
 
 def test_small_run_rejects_an_unknown_run(tmp_path):
@@ -124,3 +130,11 @@ def test_shipped_small_runs_match_their_settings():
         assert run["best_epoch"] == int(np.argmax(run["history"]["val_accuracy"])) + 1
         assert run["best_epoch_accuracy"]["validation"] == pytest.approx(max(run["history"]["val_accuracy"]),
                                                                          abs=1e-3)
+        assert run["last_epoch_accuracy"]["validation"] == pytest.approx(run["history"]["val_accuracy"][-1], abs=1e-3)
+    for run in record["batch_norm"].values():
+        steps = record["settings"]["batch_norm_images"] // record["settings"]["batch_size"] + 1  # 62 batches of 32, one of 16
+        assert len(run["batch_losses"]) == record["settings"]["batch_norm_epochs"] * steps
+        sizes = np.full(steps, record["settings"]["batch_size"])
+        sizes[-1] = record["settings"]["batch_norm_images"] - (steps - 1) * record["settings"]["batch_size"]
+        means = np.reshape(run["batch_losses"], (-1, steps)) @ sizes / sizes.sum()
+        assert run["epoch_losses"] == pytest.approx(means, abs=2e-3)

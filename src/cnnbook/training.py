@@ -256,11 +256,12 @@ def load_small_runs():
     dict
         ``settings``; ``runs``: for "no dropout, no augmentation", "dropout" and
         "augmentation", the Keras ``history`` (loss, accuracy, val_loss,
-        val_accuracy per epoch), the ``best_epoch`` and the best epoch's
-        accuracy on the training, validation and test images
-        (``best_epoch_accuracy``); ``batch_norm``: for the network "without
-        batch normalisation" and "with batch normalisation", the loss after
-        every batch (``batch_losses``) and of every epoch (``epoch_losses``);
+        val_accuracy per epoch), the ``best_epoch``, and the accuracy of the
+        best and of the last epoch on the training, validation and test images
+        (``best_epoch_accuracy``, ``last_epoch_accuracy``); ``batch_norm``:
+        for the network "without batch normalisation" and "with batch
+        normalisation", the loss of every batch (``batch_losses``) and the
+        mean loss of every epoch (``epoch_losses``);
         the command, versions, numerics and times of the run.
 
     Raises
