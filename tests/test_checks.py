@@ -232,3 +232,36 @@ def test_forbidden_undoes_what_the_wrapped_call_changed():
     assert ops.conv2d is reference
     with pytest.raises(AssertionError):
         checks.assert_equal(1, 2, "x", "hint")
+
+
+def test_no_calls_to_catches_an_alias_bound_before_the_block():
+    import json
+
+    alias = json.dumps
+    with pytest.raises(AssertionError, match="your code calls json.dumps"):
+        with checks.no_calls_to([json.dumps], "json.dumps"):
+            alias({})
+
+
+def test_no_calls_to_catches_a_keras_layer_class_and_other_routes():
+    import keras
+    import tensorflow as tf
+
+    x = np.ones((2, 3), dtype="float32")
+    blocked = [keras.layers.BatchNormalization, keras.ops.batch_normalization,
+               tf.nn.batch_normalization]
+    for call in (lambda: keras.layers.BatchNormalization()(x, training=True),
+                 lambda: keras.ops.batch_normalization(x, 0.0, 1.0, axis=-1),
+                 lambda: tf.nn.batch_normalization(x, 0.0, 1.0, 0.0, 1.0, 1e-3)):
+        with pytest.raises(AssertionError, match="batch norm"):
+            with checks.no_calls_to(blocked, "batch norm"):
+                call()
+
+
+def test_no_calls_to_lets_other_code_run_and_restores_the_profiler():
+    import sys
+
+    with checks.no_calls_to([np.linalg.norm], "norm"):
+        total = np.sum([1, 2])
+    assert total == 3
+    assert sys.getprofile() is None

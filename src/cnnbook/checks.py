@@ -310,3 +310,79 @@ def forbidden(module, names, label=None):
             function.__code__ = code
         for hook in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
             hook()
+
+
+_getprofile, _setprofile = __import__("sys").getprofile, __import__("sys").setprofile
+_set, _id = set, id
+
+
+def _code_of(function):
+    """Return the code object behind a Python function, method or Keras layer class (its ``call``)."""
+    for candidate in (function, _getattr(function, "call", None), _getattr(function, "__func__", None),
+                      _getattr(function, "__wrapped__", None)):
+        code = _getattr(candidate, "__code__", None)
+        if code is not None:
+            return code
+    return None
+
+
+@contextlib.contextmanager
+def no_calls_to(functions, label):
+    """Fail the block if it called any of ``functions``, by whatever name it reached them.
+
+    :func:`forbidden` replaces names in a module, which misses a function bound
+    to another name beforehand (``bn = keras.layers.BatchNormalization``) or
+    reached by another module (``keras.ops``, ``tf.raw_ops``). This one watches
+    the calls themselves (``sys.setprofile``): every Python function whose code
+    is one of ``functions``' is recorded, whatever name called it, and the block
+    fails when it ends if any was.
+
+    Parameters
+    ----------
+    functions : sequence of callables
+        Python functions, methods, or Keras layer classes (their ``call`` method
+        is watched).
+    label : str
+        What the message calls them, e.g. ``"Keras' batch normalisation"``.
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    AssertionError
+        After the block, if it called one of them.
+
+    Examples
+    --------
+    >>> import json
+    >>> dumps = json.dumps
+    >>> with no_calls_to([json.dumps], "json.dumps"):
+    ...     dumps([1])
+    Traceback (most recent call last):
+    AssertionError: your code calls json.dumps, which the tests compare it with: write the computation yourself
+    >>> with no_calls_to([json.dumps], "json.dumps"):
+    ...     _ = json.loads("[1]")
+    """
+    watched = _set()
+    for function in functions:
+        code = _code_of(function)
+        if code is not None:
+            watched.add(_id(code))
+    seen = []
+    previous = _getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and _id(frame.f_code) in watched:
+            seen.append(frame.f_code.co_name)
+
+    _setprofile(profile)
+    try:
+        yield
+    finally:
+        _setprofile(previous)
+    if seen:
+        raise AssertionError(
+            f"your code calls {label}, which the tests compare it with: write the computation yourself"
+        )

@@ -18,6 +18,7 @@ the formula with its numbers filled in, and the count it gives."""
 
 WEIGHTLESS = (
     "InputLayer",
+    "Rescaling",
     "MaxPooling2D",
     "AveragePooling2D",
     "GlobalMaxPooling2D",

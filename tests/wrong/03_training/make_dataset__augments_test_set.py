@@ -1,0 +1,25 @@
+# cell: make_dataset
+# wrong: shuffles only in training but augments the validation and test data too
+def make_dataset(images, labels, augmentation, training, batch_size=64):
+    """Return a tf.data pipeline of (images, labels) batches, augmented and shuffled only in training.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, 3)
+    labels : ndarray, shape (N,)
+    augmentation : keras layer or model
+        Applied to each batch of images in training.
+    training : bool
+        True for training data, False for validation or test data.
+    batch_size : int, default 64
+
+    Returns
+    -------
+    tf.data.Dataset
+        Batches (images of shape (b, H, W, 3), labels of shape (b,)).
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if training:
+        dataset = dataset.shuffle(len(images))
+    dataset = dataset.batch(batch_size).map(lambda x, y: (augmentation(x, training=True), y))
+    return dataset.prefetch(tf.data.AUTOTUNE)
