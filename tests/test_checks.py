@@ -232,3 +232,114 @@ def test_forbidden_undoes_what_the_wrapped_call_changed():
     assert ops.conv2d is reference
     with pytest.raises(AssertionError):
         checks.assert_equal(1, 2, "x", "hint")
+
+
+# ------------------------------------------- forbidden: blocked by every route (issue 13)
+def _tf():
+    import os
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf = pytest.importorskip("tensorflow")
+    return tf
+
+
+def _conv_inputs():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((1, 5, 5, 2)), rng.standard_normal((3, 3, 2, 4))
+
+
+def test_forbidden_blocks_an_alias_bound_before():
+    from cnnbook import ops
+
+    alias = ops.conv2d
+    x, w = _conv_inputs()
+    with pytest.raises(AssertionError, match="cnnbook.ops.conv2d"):
+        with checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+            alias(x, w)
+    assert ops.conv2d(x, w).shape == (1, 3, 3, 4)  # usable again after the block
+
+
+@pytest.mark.parametrize("route", ["alias", "raw_ops", "convolution", "gen_nn_ops", "keras"])
+def test_forbidden_blocks_every_route_to_tensorflow_convolution(route):
+    tf = _tf()
+    from tensorflow.python.ops import gen_nn_ops
+
+    alias = tf.nn.conv2d
+    x, w = (tf.constant(a, tf.float32) for a in _conv_inputs())
+    calls = {
+        "alias": lambda: alias(x, w, 1, "VALID"),
+        "raw_ops": lambda: tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="VALID"),
+        "convolution": lambda: tf.nn.convolution(x, w),
+        "gen_nn_ops": lambda: gen_nn_ops.conv2d(x, w, [1, 1, 1, 1], "VALID"),
+        "keras": lambda: __import__("keras").ops.conv(x, w),
+    }
+    with pytest.raises(AssertionError, match="tf.nn.conv"):
+        with checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+            calls[route]()
+
+
+def test_forbidden_fails_a_call_that_caught_the_error():
+    tf = _tf()
+    x, w = (tf.constant(a, tf.float32) for a in _conv_inputs())
+    with pytest.raises(AssertionError, match="another name or route"):
+        with checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+            try:
+                tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="VALID")
+            except BaseException:  # noqa: BLE001 - what a student would write
+                pass
+
+
+def test_forbidden_fails_a_call_that_removed_the_hook():
+    import sys
+    from cnnbook import ops
+
+    with pytest.raises(AssertionError, match="removed the grader's profile hook"):
+        with checks.forbidden(ops, ["conv2d"], "cnnbook.ops"):
+            sys.setprofile(None)
+
+
+def test_forbidden_lets_numpy_through():
+    from numpy.lib.stride_tricks import sliding_window_view
+    from cnnbook import ops
+
+    tf = _tf()
+    x, w = _conv_inputs()
+    with checks.forbidden(ops, ["conv2d", "conv2d_naive", "zero_pad"], "cnnbook.ops"), \
+            checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        windows = sliding_window_view(padded, (3, 3), axis=(1, 2))
+        z = np.einsum("mhwcij,ijck->mhwk", windows, w)
+    np.testing.assert_allclose(z, ops.conv2d(x, w, padding=1), atol=1e-9)
+
+
+def test_forbidden_blocks_pooling_routes():
+    tf = _tf()
+    x = tf.constant(np.random.default_rng(1).standard_normal((1, 4, 4, 2)), tf.float32)
+    routes = [lambda: tf.raw_ops.MaxPool(input=x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1],
+                                         padding="VALID"),
+              lambda: tf.nn.pool(x, (2, 2), "AVG", strides=(2, 2)),
+              lambda: __import__("keras").ops.max_pool(x, 2)]
+    for route in routes:
+        with pytest.raises(AssertionError, match="tf.nn"):
+            with checks.forbidden(tf.nn, ["max_pool2d", "avg_pool2d", "max_pool", "avg_pool",
+                                          "pool"], "tf.nn"):
+                route()
+
+
+def test_forbidden_blocks_nms_routes():
+    tf = _tf()
+    from cnnbook import detection
+
+    boxes = tf.constant([[0, 0, 1, 1], [0, 0, 1, 0.9]], tf.float32)
+    scores = tf.constant([0.9, 0.8])
+    blocked = ["non_max_suppression", "non_max_suppression_with_scores",
+               "non_max_suppression_padded", "non_max_suppression_overlaps",
+               "combined_non_max_suppression"]
+    with pytest.raises(AssertionError, match="tf.image"):
+        with checks.forbidden(tf.image, blocked, "tf.image"):
+            tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=2,
+                                          iou_threshold=0.5, score_threshold=0.0)
+    if hasattr(detection, "non_max_suppression"):
+        alias = detection.non_max_suppression
+        with pytest.raises(AssertionError, match="cnnbook.detection"):
+            with checks.forbidden(detection, ["non_max_suppression"], "cnnbook.detection"):
+                alias(np.array([[0, 0, 1, 1.0]]), np.array([0.9]), 0.5)

@@ -37,6 +37,18 @@ def _tree_digest(folder):
     return h.hexdigest()
 
 
+def _course_digest():
+    """A digest of every file under course.ROOT that grading depends on (grade.GUARDED)."""
+    h = hashlib.sha256()
+    for name in grade.GUARDED:
+        path = course.ROOT / name
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            if "__pycache__" in file.parts:  # the test's own imports may write these
+                continue
+            h.update(str(file.relative_to(course.ROOT)).encode() + b"\0" + file.read_bytes())
+    return h.hexdigest()
+
+
 def _merged(out):
     db = Path(out) / "course" / "gradebook.db"
     if not db.exists():
@@ -56,6 +68,7 @@ def graded_class(tmp_path_factory):
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])).encode()}
     submissions = make_class.write_class(files, tmp / "submitted")
     before = _tree_digest(submissions)
+    course_before = _course_digest()
     out = tmp / "grading"
     command = [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
                "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"]
@@ -75,6 +88,7 @@ def graded_class(tmp_path_factory):
         "first": first,
         "second": second, "third": third, "grades_csv": grades_csv, "results": results,
         "unchanged": before == _tree_digest(submissions),
+        "course_unchanged": course_before == _course_digest(),
         "scores": {s["student"]: s["score"] for s in results["submissions"]},
         "problems": {s["student"]: s["problems"] for s in results["submissions"]},
     }
@@ -109,6 +123,10 @@ class TestBadClass:
 
     def test_submissions_are_not_modified(self, run):
         assert run["unchanged"]
+
+    def test_no_file_of_the_course_changes(self, run):
+        """bad-writes-checks and bad-rewrites-others change nothing outside the output folder."""
+        assert run["course_unchanged"]
 
     def test_reference_students(self, run):
         scores, full = run["scores"], run["results"]["assignments"][ASSIGNMENT]["max_score"]
@@ -147,6 +165,13 @@ class TestBadClass:
         assert "deleted" in problems["bad-deleted-tests"]
         assert "edited" in problems["bad-edited-tests"]
         assert not problems["solution"]
+
+    def test_attackers_are_flagged_for_a_person(self, run):
+        attackers = list(make_class.TAMPER) + list(make_class.KERNEL_TAMPER) + [
+            "bad-hook-during-call", "cheat-checks", "cheat-code", "cheat-ops"]
+        for student in attackers:
+            assert "reaches for the kernel or the grader" in " ".join(run["problems"][student]), \
+                student
 
     def test_huge_output_is_truncated(self, run):
         path = run["out"] / "course" / "autograded" / "bad-huge" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -328,3 +353,145 @@ def test_guard_helpers_read_names_and_imports():
     assert nbgrader_plugins._names_used("x = len(a) + abs(b)\nprint(x)") == ("abs", "len", "print")
     assert nbgrader_plugins._imports("import numpy as np\nfrom cnnbook import checks, ops") == [
         "numpy", "cnnbook", "cnnbook.checks", "cnnbook.ops"]
+
+
+@pytest.fixture(scope="module")
+def files_restored(tmp_path_factory, graded_class):
+    """The two file attackers graded first, then honest students, with kernels that CAN write.
+
+    As on an instructor's laptop (``CNNBOOK_GRADE_NO_DROP=1``): the attack reaches the
+    course's own checks.py, and the grader must put it back before the next submission.
+    """
+    tmp = tmp_path_factory.mktemp("restore")
+    files = graded_class["students"]
+    chosen = ("bad-rewrites-others", "bad-writes-checks", "solution", "wrong")
+    submissions = make_class.write_class({s: files[s] for s in chosen}, tmp / "submitted")
+    checks = course.ROOT / "src" / "cnnbook" / "checks.py"
+    saved, before = checks.read_bytes(), _course_digest()
+    env = {**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1"}
+    try:
+        done = subprocess.run(
+            [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
+             "--out", str(tmp / "grading"), "--timeout", str(TIMEOUT), "--jobs", "1"],
+            env=env, capture_output=True, text=True, timeout=900)
+        after = _course_digest()
+    finally:
+        if checks.read_bytes() != saved:  # never leave the checkout changed, whatever happened
+            checks.write_bytes(saved)
+    results = json.loads((tmp / "grading" / "results.json").read_text())
+    return {"done": done, "unchanged": before == after, "results": results,
+            "scores": {s["student"]: s["score"] for s in results["submissions"]},
+            "problems": {s["student"]: " ".join(s["problems"]) for s in results["submissions"]}}
+
+
+@pytest.mark.slow
+class TestFilesRestored:
+    def test_the_run_ends_cleanly(self, files_restored):
+        assert files_restored["done"].returncode == 0, files_restored["done"].stderr[-3000:]
+
+    def test_others_are_graded_as_without_the_attackers(self, files_restored, graded_class):
+        scores = files_restored["scores"]
+        assert scores["solution"] == graded_class["scores"]["solution"]
+        assert scores["wrong"] == graded_class["scores"]["wrong"]
+        assert scores["bad-writes-checks"] == scores["bad-rewrites-others"] == 0
+
+    def test_the_change_is_restored_and_reported(self, files_restored):
+        assert files_restored["unchanged"]
+        problems = files_restored["problems"]
+        assert "src/cnnbook/checks.py" in problems["bad-writes-checks"], problems
+        assert "restored" in problems["bad-writes-checks"]
+        assert "restored" not in problems["solution"] + problems["wrong"]
+
+
+def test_file_guard_restores_changed_deleted_and_added_files(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A")
+    (tmp_path / "pkg" / "b.py").write_text("B")
+    (tmp_path / "config.py").write_text("C")
+    guard = grade.FileGuard({"course": tmp_path}, ("pkg", "config.py"))
+    assert guard.check() == []
+    (tmp_path / "pkg" / "a.py").write_text("A2")
+    (tmp_path / "pkg" / "b.py").unlink()
+    (tmp_path / "pkg" / "sitecustomize.py").write_text("evil")
+    (tmp_path / "config.py").write_text("C2")
+    changed = guard.check()
+    assert sorted(changed) == ["course: config.py", "course: pkg/a.py", "course: pkg/b.py",
+                               "course: pkg/sitecustomize.py (added)"]
+    assert (tmp_path / "pkg" / "a.py").read_text() == "A"
+    assert (tmp_path / "pkg" / "b.py").read_text() == "B"
+    assert not (tmp_path / "pkg" / "sitecustomize.py").exists()
+    assert guard.check() == []
+
+
+@pytest.mark.skipif(not __import__("sandbox").available(), reason="needs root and setpriv")
+def test_unprivileged_kernel_cannot_write_outside_its_folder(tmp_path):
+    """The kernel nbgrader starts runs as another uid: the course's files are read-only to it."""
+    target = tmp_path / "instructor.txt"
+    target.write_text("mine")
+    code = ("import os, cnnbook.checks as c\n"
+            "print(os.getuid())\n"
+            f"for p in (c.__file__, {str(target)!r}, os.path.join(os.environ['HOME'], 'ok')):\n"
+            "    try:\n"
+            "        open(p, 'a').close(); print('wrote', p)\n"
+            "    except OSError as e:\n"
+            "        print('denied', p)\n")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    executor = nbgrader_plugins.GuardedExecute(timeout=120)
+    import os
+    old = dict(os.environ)
+    os.environ.update(course.subprocess_env())
+    try:
+        notebook, _ = executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    text = notebook.cells[0].outputs[0].text.splitlines()
+    assert int(text[0]) != 0
+    assert text[1:3] == [f"denied {course.ROOT / 'src' / 'cnnbook' / 'checks.py'}", f"denied {target}"]
+    assert text[3].startswith("wrote ")
+    assert target.read_text() == "mine"
+
+
+# ------------------------------------------------------------- flagged for a person
+def _flags(files, assignment=ASSIGNMENT):
+    (name, data), = files.items()
+    return grade.reaching(grade.Submission("s", assignment, notebooks={name: data}),
+                          grade.release_lines(course.EXERCISES, assignment))
+
+
+def test_every_attacking_student_is_flagged_with_its_lines():
+    files, expect = make_class.bad_class(ASSIGNMENT)
+    attackers = [s for s in files if s.startswith("cheat-") or s in make_class.TAMPER
+                 or s in make_class.KERNEL_TAMPER or s in ("bad-hook-during-call", "bad-exit")]
+    assert len(attackers) >= 18
+    for student in attackers:
+        flags = _flags(files[student])
+        assert flags, student
+        assert all("line" in f for f in flags)
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_no_false_alarm_on_solutions_releases_and_honest_wrong_versions(assignment):
+    """Zero false alarms: the solution, the release and every kept wrong version but the
+    one that is itself a cheat (it rebinds NumPy's checks)."""
+    students, wrongs = course.reference_class(assignment)
+    cheats = {s for s, v in wrongs.items() if "rebinds" in v.description}
+    assert len(cheats) <= 1
+    for student, notebooks in students.items():
+        files = {n: make_class.notebook_bytes(nb) for n, nb in notebooks.items()}
+        if student in cheats:
+            assert _flags(files, assignment), student
+        else:
+            assert _flags(files, assignment) == [], (student, _flags(files, assignment))
+
+
+def test_parts_and_points_lost_outside_a_part():
+    """The sensitivity table's last column: a test cell belongs to the solution cell above it."""
+    owner = grade.parts(ASSIGNMENT)
+    sources = list(course.solution_sources(ASSIGNMENT))
+    assert set(owner.values()) <= set(sources) and owner
+    first, second = sources[0], sources[1]
+    tests_of = {part: [t for t, p in owner.items() if p == part] for part in (first, second)}
+    cells = {t: [0.0, 1.0] for t in tests_of[first]} | {t: [1.0, 1.0] for t in tests_of[second]}
+    assert grade.lost_outside(cells, first, owner) == 0
+    assert grade.lost_outside(cells, second, owner) == len(tests_of[first])

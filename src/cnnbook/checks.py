@@ -22,6 +22,8 @@ when it does not, so nbgrader scores the test cell that calls it.
 """
 
 import contextlib
+import sys as _sys
+import threading as _threading
 from types import FunctionType as _FunctionType
 
 import numpy as np
@@ -29,6 +31,46 @@ import numpy as np
 # Bound once, at import, for forbidden(): what a student's code rebinds later does not
 # reach these. The autograder appends its restore function to _AFTER_CALL.
 _getattr, _setattr, _dict, _list, _isinstance = getattr, setattr, dict, list, isinstance
+_getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile, \
+    _threading.setprofile
+_modules = _sys.modules
+
+# Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
+# generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
+# tf.nn.convolution and a name bound before the test all end in one of these functions, so
+# :func:`forbidden` blocks their code objects, whatever name reaches them.
+_TF_KERNELS = {
+    "conv": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
+    "convolution": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
+    "max_pool": ("gen_nn_ops", ("max_pool",)),
+    "avg_pool": ("gen_nn_ops", ("avg_pool",)),
+    "pool": ("gen_nn_ops", ("max_pool", "avg_pool")),
+    "non_max_suppression": ("gen_image_ops", ("non_max_suppression",)),
+    "combined_non_max_suppression": ("gen_image_ops", ("combined_non_max_suppression",)),
+}
+
+
+def _blocked_code(module, names):
+    """The code objects whose run means a blocked computation ran, with their public names."""
+    codes = {}
+    for name in names:
+        function = _getattr(module, name, None)
+        code = _getattr(function, "__code__", None)
+        if code is not None:  # the reference itself, under any name
+            codes[code] = name
+    if _getattr(module, "__name__", "").startswith("tensorflow"):
+        for name in names:
+            key = name[:-2] if name.endswith("2d") else name
+            key = next((k for k in _TF_KERNELS if key == k or key.startswith(k + "_")), key)
+            if key not in _TF_KERNELS:
+                continue
+            generated, prefixes = _TF_KERNELS[key]
+            kernels = _modules.get("tensorflow.python.ops." + generated)
+            for attr, value in _dict(_getattr(kernels, "__dict__", {})).items():
+                if attr.startswith(prefixes) and _isinstance(value, _FunctionType):
+                    codes[value.__code__] = name
+    return codes
+
 _CHECKS = globals()
 _AFTER_CALL = []
 
@@ -286,6 +328,18 @@ def forbidden(module, names, label=None):
     saved_code = [(f, f.__code__) for f in saved_checks.values() if _isinstance(f, _FunctionType)]
     hooks = _list(_AFTER_CALL)
 
+    codes, seen = _blocked_code(module, names), []
+    previous = _getprofile()
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            seen.append(codes[frame.f_code])
+            raise AssertionError(
+                f"your code calls {label}.{codes[frame.f_code]} (by another name or route), "
+                "which the tests compare it with: write the computation yourself")
+        if previous is not None:
+            previous(frame, event, arg)
+
     def blocker(name):
         def blocked(*args, **kwargs):
             raise AssertionError(
@@ -298,7 +352,11 @@ def forbidden(module, names, label=None):
     try:
         for name in names:
             setattr(module, name, blocker(name))
+        if codes:
+            _setprofile(hook)
+            _thread_setprofile(hook)
         yield
+        removed = codes and _getprofile() is not hook
     finally:
         for name, function in saved.items():
             _setattr(module, name, function)
@@ -308,5 +366,13 @@ def forbidden(module, names, label=None):
                     namespace[key] = value
         for function, code in saved_code:
             function.__code__ = code
-        for hook in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
-            hook()
+        for restore in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
+            restore()
+        if codes:  # after the restore, which puts back the profile function of the snapshot
+            _setprofile(previous)
+            _thread_setprofile(None)
+    if seen:  # caught even where the student's code caught the error
+        raise AssertionError(f"your code calls {label}.{seen[0]} (by another name or route), "
+                             "which the tests compare it with: write the computation yourself")
+    if removed:
+        raise AssertionError("your code removed the grader's profile hook while it was checked")
