@@ -343,3 +343,91 @@ def test_forbidden_blocks_nms_routes():
         with pytest.raises(AssertionError, match="cnnbook.detection"):
             with checks.forbidden(detection, ["non_max_suppression"], "cnnbook.detection"):
                 alias(np.array([[0, 0, 1, 1.0]]), np.array([0.9]), 0.5)
+
+
+# ------------------------------------- reference_parts: one mistake costs one part (issue 13)
+def _student_notebook():
+    """A notebook's names: a wrong Part A, and a Part C that calls Parts A and B."""
+    namespace = {"np": np}
+    exec(
+        "def zero_pad(X, pad):\n"
+        "    return X  # wrong: forgets to pad\n"
+        "def conv_single_step(a, W, b):\n"
+        "    return float(np.sum(a * W) + b)\n"
+        "def conv_forward(A, W, b, pad):\n"
+        "    A = zero_pad(A, pad)\n"
+        "    f = W.shape[0]\n"
+        "    n = A.shape[1] - f + 1\n"
+        "    Z = np.zeros((A.shape[0], n, n, W.shape[3]))\n"
+        "    for i in range(A.shape[0]):\n"
+        "        for h in range(n):\n"
+        "            for w in range(n):\n"
+        "                for c in range(W.shape[3]):\n"
+        "                    Z[i, h, w, c] = conv_single_step(A[i, h:h + f, w:w + f], W[..., c], b[c])\n"
+        "    return Z\n", namespace)
+    return namespace
+
+
+def _reference_step(a, W, b):
+    """One window through cnnbook.ops.conv2d, as exercise 1's Part C tests do."""
+    from cnnbook import ops
+    return float(ops.conv2d(a[None], W[..., None], np.reshape(b, (1,)))[0, 0, 0, 0])
+
+
+def test_reference_parts_puts_the_references_in_place_then_the_students_back():
+    from cnnbook import ops
+
+    namespace = _student_notebook()
+    student_pad, student_step = namespace["zero_pad"], namespace["conv_single_step"]
+    rng = np.random.default_rng(0)
+    A, W, b = rng.standard_normal((1, 3, 3, 2)), rng.standard_normal((2, 2, 2, 3)), rng.standard_normal(3)
+    assert namespace["conv_forward"](A, W, b, 1).shape == (1, 2, 2, 3)  # its own zero_pad: wrong
+    with checks.reference_parts(namespace, zero_pad=ops.zero_pad, conv_single_step=_reference_step):
+        Z = namespace["conv_forward"](A, W, b, 1)
+    np.testing.assert_allclose(Z, ops.conv2d(A, W, b, padding=1), atol=1e-12)
+    assert namespace["zero_pad"] is student_pad and namespace["conv_single_step"] is student_step
+
+
+def test_reference_parts_removes_a_name_the_student_never_defined():
+    namespace = {}
+    with checks.reference_parts(namespace, helper=abs):
+        assert namespace["helper"](-2) == 2
+    assert "helper" not in namespace
+
+
+def test_a_reference_may_call_what_forbidden_blocks():
+    """Part C's reference conv_single_step runs cnnbook.ops.conv2d, which Part C's tests block."""
+    from cnnbook import ops
+
+    namespace = _student_notebook()
+    rng = np.random.default_rng(1)
+    A, W, b = rng.standard_normal((2, 4, 4, 1)), rng.standard_normal((3, 3, 1, 2)), rng.standard_normal(2)
+    with checks.reference_parts(namespace, zero_pad=ops.zero_pad, conv_single_step=_reference_step), \
+            checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+        Z = namespace["conv_forward"](A, W, b, 0)
+    np.testing.assert_allclose(Z, ops.conv2d(A, W, b), atol=1e-12)
+
+
+def test_the_students_code_stays_blocked_inside_reference_parts():
+    """Only the references are let through: not the student's call, not a call made through
+    the machinery itself, not a reference the student's code adds during the call."""
+    from cnnbook import ops
+
+    x, w = _conv_inputs()
+    alias = ops.conv2d
+    attempts = [
+        lambda: alias(x, w),
+        lambda: ops.conv2d(x, w),
+        lambda: checks._call_reference(alias, (x, w), {}),
+    ]
+
+    def adds_its_own():
+        with checks.reference_parts({}, mine=alias):
+            return checks._call_reference(alias, (x, w), {})
+
+    for attempt in attempts + [adds_its_own]:
+        with pytest.raises(AssertionError, match="cnnbook.ops.conv2d"):
+            with checks.reference_parts({}, zero_pad=ops.zero_pad, conv_single_step=_reference_step), \
+                    checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+                attempt()
+    assert checks._REFERENCES == ()
