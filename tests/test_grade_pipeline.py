@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -25,7 +26,22 @@ import make_class
 import nbgrader_plugins
 
 ASSIGNMENT = course.assignments()[0]
-TIMEOUT = 20  # seconds per cell: the infinite loop is stopped after this
+
+
+@pytest.fixture(scope="module")
+def cell_timeout():
+    """Seconds per cell: the infinite loop is stopped after this.
+
+    Derived from a floor measured now, on this machine under its current load: the time a
+    fresh Python takes to import what the kernels' set-up cell imports (about 6 s on a
+    quiet machine of two cores). The solution's slowest test cell takes a fraction of that
+    (BENCHMARKS.md), so three times the floor, and at least 20 s, never stops an honest
+    cell, while the infinite loop still costs only that long.
+    """
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import cnnbook, numpy, tensorflow"],
+                   env=course.subprocess_env(threads=1), check=True, timeout=900)
+    return max(20, round(3 * (time.perf_counter() - started)))
 
 
 def _tree_digest(folder):
@@ -60,7 +76,7 @@ def _merged(out):
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, cell_timeout):
     """Grade the bad class: killed after a few merges, resumed, then run again unchanged."""
     tmp = tmp_path_factory.mktemp("class")
     files, expect = make_class.bad_class(ASSIGNMENT)
@@ -71,17 +87,18 @@ def graded_class(tmp_path_factory):
     course_before = _course_digest()
     out = tmp / "grading"
     command = [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
-               "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"]
+               "--out", str(out), "--timeout", str(cell_timeout), "--jobs", "2"]
     env = course.subprocess_env(threads=1)
+    slow = cell_timeout / 20  # how much slower than a quiet machine this one is now
     # Killed (SIGKILL, by itself) right after the 4th submission is merged ...
     first = subprocess.run(command, env={**env, "CNNBOOK_GRADE_KILL_AFTER": "4"},
-                           capture_output=True, text=True, timeout=1200)
+                           capture_output=True, text=True, timeout=1200 * slow)
     merged_at_kill = _merged(out)
     # ... resumed ...
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800 * slow)
     grades_csv = (out / "grades.csv").read_text()
     # ... and run again with nothing changed.
-    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600 * slow)
     results = json.loads((out / "results.json").read_text())
     return {
         "out": out, "expect": expect, "merged_at_kill": merged_at_kill, "students": files,
@@ -356,7 +373,7 @@ def test_guard_helpers_read_names_and_imports():
 
 
 @pytest.fixture(scope="module")
-def files_restored(tmp_path_factory, graded_class):
+def files_restored(tmp_path_factory, graded_class, cell_timeout):
     """The two file attackers graded first, then honest students, with kernels that CAN write.
 
     As on an instructor's laptop (``CNNBOOK_GRADE_NO_DROP=1``): the attack reaches the
@@ -372,8 +389,8 @@ def files_restored(tmp_path_factory, graded_class):
     try:
         done = subprocess.run(
             [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
-             "--out", str(tmp / "grading"), "--timeout", str(TIMEOUT), "--jobs", "1"],
-            env=env, capture_output=True, text=True, timeout=900)
+             "--out", str(tmp / "grading"), "--timeout", str(cell_timeout), "--jobs", "1"],
+            env=env, capture_output=True, text=True, timeout=900 * cell_timeout / 20)
         after = _course_digest()
     finally:
         if checks.read_bytes() != saved:  # never leave the checkout changed, whatever happened
@@ -495,3 +512,68 @@ def test_parts_and_points_lost_outside_a_part():
     cells = {t: [0.0, 1.0] for t in tests_of[first]} | {t: [1.0, 1.0] for t in tests_of[second]}
     assert grade.lost_outside(cells, first, owner) == 0
     assert grade.lost_outside(cells, second, owner) == len(tests_of[first])
+
+
+# ---------------------------------------------- a slow machine, a cell past the time limit
+def _graded_cells(cells, timeout, **traits):
+    """Run GuardedExecute on a tiny nbgrader notebook: (kind, source) cells; return the notebook."""
+    import os
+
+    made = []
+    for index, (kind, source) in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {
+            "setup": {"locked": True, "grade": False, "solution": False, "grade_id": f"setup{index}"},
+            "answer": {"locked": False, "grade": False, "solution": True, "grade_id": f"answer{index}"},
+            "test": {"locked": True, "grade": True, "solution": False, "points": 1,
+                     "grade_id": f"test{index}"},
+        }[kind]
+        made.append(cell)
+    notebook = nbformat.v4.new_notebook(cells=made)
+    executor = nbgrader_plugins.GuardedExecute(timeout=timeout, **traits)
+    old = dict(os.environ)
+    os.environ.update({**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1"})
+    try:
+        notebook, _ = executor.preprocess(notebook, {"metadata": {"path": str(course.ROOT)}})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return notebook
+
+
+def _errors(cell):
+    return [o.ename for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_a_slow_set_up_cell_is_not_stopped_by_the_students_time_limit():
+    """The course's set-up cell and the grader's guard run under setup_timeout, not timeout:
+    on a loaded machine, importing TensorFlow may take longer than a student's cell may."""
+    notebook = _graded_cells([("setup", "import time\ntime.sleep(4)\nready = 1"),
+                              ("answer", "def f():\n    return 2"),
+                              ("test", "assert f() == 2 and ready == 1"),
+                              ("test", "import time\ntime.sleep(30)")], timeout=2)
+    assert [_errors(c) for c in notebook.cells[:3]] == [[], [], []]
+    assert "CellTimeoutError" in _errors(notebook.cells[3])
+
+
+@pytest.mark.slow
+def test_a_guard_that_cannot_be_set_up_grades_nothing(monkeypatch):
+    """Never graded without the guard: had its set-up timed out, a cell hiding every later
+    error (here an input transformer) would have earned the tests' points."""
+    monkeypatch.setattr(nbgrader_plugins, "_SNAPSHOT_CODE", "import time\ntime.sleep(30)\n")
+    swallow = (make_class._WRAP + "get_ipython().input_transformers_post.append(_swallow)\n")
+    with pytest.raises(nbgrader_plugins.GuardError, match="could not set up its guard"):
+        _graded_cells([("setup", "import numpy"), ("answer", swallow),
+                       ("test", "assert False")], timeout=2, setup_timeout=3)
+
+
+def test_a_cell_marked_locked_by_a_student_is_still_the_students():
+    """nbgrader deletes the grade ids it does not know and puts back the source of the locked
+    cells it knows: a 'locked' cell without a grade id holds the student's code, and the
+    guard treats it as such (set up before it, everything it changed put back)."""
+    cell = nbformat.v4.new_code_cell("np.allclose = lambda *a, **k: True")
+    cell.metadata["nbgrader"] = {"locked": True, "grade": False, "solution": False}
+    assert nbgrader_plugins.is_student_cell(cell)
+    cell.metadata["nbgrader"]["grade_id"] = "setup"
+    assert not nbgrader_plugins.is_student_cell(cell)

@@ -353,9 +353,19 @@ def is_test_cell(cell):
 
 
 def is_student_cell(cell):
-    """True for a code cell whose source comes from the student (not a locked cell)."""
+    """True for a code cell whose source comes from the student (not a locked cell).
+
+    A locked cell is the course's only with a grade id: nbgrader puts back the source of
+    every locked cell it knows and deletes the grade ids it does not know, so a cell a
+    student marked ``locked`` stays the student's.
+    """
     meta = _nbgrader(cell)
-    return cell.cell_type == "code" and (meta.get("solution") or not meta.get("locked"))
+    return cell.cell_type == "code" and bool(
+        meta.get("solution") or not meta.get("locked") or not meta.get("grade_id"))
+
+
+class GuardError(RuntimeError):
+    """The grader could not grade a notebook safely: the submission is graded again next run."""
 
 
 class UnprivilegedKernelManager(AsyncKernelManager):
@@ -409,12 +419,24 @@ class GuardedExecute(Execute):
         help="Modules imported by the snapshot itself, before any student code runs.",
     ).tag(config=True)
 
+    setup_timeout = Integer(
+        600,
+        help="Seconds allowed to the grader's own cells (its guard, which imports TensorFlow "
+             "clean) and to the locked set-up cells: these run the course's code, not the "
+             "student's, so the per-cell limit (timeout) does not apply to them; a slow or "
+             "loaded machine must not turn them into a timeout. After a cell has timed out, "
+             "the kernel may still be busy with it, and timeout applies to them again.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._guard_name = "_" + secrets.token_hex(12)
         self._token = secrets.token_hex(16)  # the guard's answer: a cell cannot print it unread
         self._noise = set()
         self._guard_ready = False
         self._stopped = None  # why the kernel stopped, once it has
+        self._guard_tried = False  # the guard is set up once, before any student code, or never
+        self._grader_cells = set()  # ids of the grader's own hidden cells (see _get_timeout)
+        self._timed_out = False  # a cell ran past the limit: the kernel may still be busy
         # What the locked set-up cells import is imported clean by the snapshot, in
         # case a student cell comes first.
         imports = list(self.clean_imports)
@@ -439,16 +461,36 @@ class GuardedExecute(Execute):
             self._managers.append(manager)
         return manager
 
-    def _run_hidden(self, code, index):
-        """Run grader code in the kernel; return its error output or None."""
+    def _get_timeout(self, cell):
+        """The per-cell limit for student and test cells; setup_timeout for the course's own."""
+        course_cell = cell is not None and (id(cell) in self._grader_cells or (
+            cell.get("cell_type") == "code" and not is_student_cell(cell)
+            and not is_test_cell(cell)))
+        if course_cell and not self._timed_out and self.timeout and self.timeout > 0:
+            return max(self.timeout, self.setup_timeout)
+        return super()._get_timeout(cell)
+
+    def _execute_hidden(self, code, index):
+        """Run grader code in the kernel as a cell of its own; return that cell."""
         real = self.nb.cells[index]
         hidden = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
                               execution_count=None, id=f"grader-{index}")
+        self._grader_cells.add(id(hidden))
         try:
             super().execute_cell(hidden, index, store_history=False)
         finally:
             self.nb.cells[index] = real  # nbclient stores the executed cell in the notebook
-        errors = [o for o in hidden.outputs if o.output_type == "error"]
+            self._grader_cells.discard(id(hidden))
+        self._note_timeout(hidden)
+        return hidden
+
+    def _note_timeout(self, cell):
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            self._timed_out = True
+
+    def _run_hidden(self, code, index):
+        """Run grader code in the kernel; return its error output or None."""
+        errors = [o for o in self._execute_hidden(code, index).outputs if o.output_type == "error"]
         return errors[0] if errors else None
 
     def _call(self, which, index, names=()):
@@ -464,13 +506,7 @@ class GuardedExecute(Execute):
         """
         code = (_CALL_CODE.replace("@QNAME@", repr(self._guard_name)).replace("@WHICH@", "restore")
                 .replace("@ARGS@", repr(tuple(names)) if names else ""))
-        real = self.nb.cells[index]
-        hidden = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
-                              execution_count=None, id=f"grader-{index}")
-        try:
-            super().execute_cell(hidden, index, store_history=False)
-        finally:
-            self.nb.cells[index] = real
+        hidden = self._execute_hidden(code, index)
         errors = [o for o in hidden.outputs if o.output_type == "error"]
         text = "".join(o.get("text", "") for o in hidden.outputs if o.output_type == "stream")
         line = next((x for x in text.splitlines() if x.startswith(self._token)), None)
@@ -497,24 +533,38 @@ class GuardedExecute(Execute):
             return cell
         try:
             student = is_student_cell(cell)
-            if student and not self._guard_ready:
+            if (student or is_test_cell(cell)) and not self._guard_tried:
+                # Once, before the first cell a student wrote: a snapshot taken after one
+                # would hold that cell's changes as the state to restore.
+                self._guard_tried = True
                 code = (_SNAPSHOT_CODE.replace("@NAME@", self._guard_name)
                         .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
                         .replace("@IMPORTS@", repr(self._imports))
                         .replace("@TOKEN@", repr(self._token)))
-                self._guard_ready = self._run_hidden(code, cell_index) is None
-                if self._guard_ready:
+                error = self._run_hidden(code, cell_index)
+                if error is None:
                     # What the kernel itself changes in every cell (IPython resets
                     # sys.excepthook, ipykernel its streams): restored, but no sign of tampering.
                     self._run_hidden("pass", cell_index)
-                    _, noise = self._restore(cell_index)
+                    error, noise = self._restore(cell_index)
                     self._noise = set(noise)
+                if error is not None:  # never grade without the guard: the grader failed
+                    raise GuardError(f"the grader could not set up its guard in the kernel "
+                                     f"({error.ename}: {error.evalue}); nothing was graded")
+                self._guard_ready = True
             if not student and self._guard_ready:
                 error, _ = self._restore(cell_index, _names_used(cell.source))
                 if error is not None:
                     cell.outputs = [error]
                     return cell
             cell = super().execute_cell(cell, cell_index, execution_count, store_history)
+            self._note_timeout(cell)
+            if not student and not is_test_cell(cell) and any(
+                    o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                # A set-up cell of the course ran past setup_timeout: the machine, not the
+                # student; grading on would score the tests of a half-set-up kernel.
+                raise GuardError(f"the course's set-up cell {cell_index} ran longer than "
+                                 f"{max(self.timeout or 0, self.setup_timeout)} s; nothing was graded")
             if is_test_cell(cell) and self._guard_ready:
                 # What changed the kernel's state during the test (a student's function
                 # installing a hook) may have hidden its failure: the test fails.
