@@ -953,7 +953,9 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
     The reference class (``course.reference_class``) is the solution, the untouched
     release and every kept wrong implementation in tests/wrong/. The grader passes
     when the solution gets full marks, the release 0 and each wrong version less
-    than full.
+    than full, losing its points in its own part only: the tests of a later part put
+    the reference versions of the earlier parts in place (``checks.reference_parts``),
+    so the table's last column, the points lost outside its part, must be 0.
     """
     import make_class
 
@@ -980,6 +982,7 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
                 caught = [s for s in versions if scores.get(s, full) < full]
                 ok &= len(caught) == len(versions)
                 outside = sum(lost_outside(cells.get(s, {}), cell, owner) for s in versions)
+                ok &= outside == 0
                 rows.append((assignment, cell, len(versions), len(caught), outside))
     print()
     print("| assignment | graded function | wrong versions | caught | points lost outside its part |")
