@@ -557,9 +557,10 @@ class GuardedExecute(Execute):
                 if error is not None:
                     cell.outputs = [error]
                     return cell
+            generous = not self._timed_out  # setup_timeout applies (see _get_timeout)
             cell = super().execute_cell(cell, cell_index, execution_count, store_history)
             self._note_timeout(cell)
-            if not student and not is_test_cell(cell) and any(
+            if generous and not student and not is_test_cell(cell) and any(
                     o.get("ename") == "CellTimeoutError" for o in cell.outputs):
                 # A set-up cell of the course ran past setup_timeout: the machine, not the
                 # student; grading on would score the tests of a half-set-up kernel.
