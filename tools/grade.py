@@ -501,8 +501,11 @@ def grade_one(api, course_dir, task):
     for path in sorted(autograded.glob("*.ipynb")):
         problems += _notebook_problems(path)
     if not log["success"]:
-        last = (log.get("error") or log.get("log") or "").strip().splitlines()[-1:]
-        problems.append("nbgrader could not grade it: " + " ".join(last))
+        text = "\n".join(filter(None, (log.get("log"), log.get("error"))))
+        guard = [line for line in text.splitlines() if "GuardError: " in line]
+        last = guard[-1:] or text.strip().splitlines()[-1:]
+        problems.append("nbgrader could not grade it (graded again next run): "
+                        + " ".join(line.strip() for line in last))
     if feedback and not feedback.get("success"):
         problems.append("nbgrader could not write its feedback")
     return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
