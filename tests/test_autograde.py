@@ -2,7 +2,9 @@
 
 For each assignment in solutions/: the solution scores full marks, the untouched
 release scores 0 without crashing the grader, and every kept wrong implementation
-(tests/wrong/<assignment>/*.py) scores less than full. nbgrader's exit code does
+(tests/wrong/<assignment>/*.py) scores less than full, losing points in its own part
+only (one mistake costs one part: the column "points lost outside its part" of
+``make sensitivity``). nbgrader's exit code does
 not report failed tests, so scores are read from the gradebook.
 
 All submissions of one assignment are graded in one course, once per test
@@ -14,6 +16,7 @@ runs notebooks.
 import pytest
 
 import course
+import grade
 
 ASSIGNMENTS = course.assignments()
 
@@ -61,6 +64,20 @@ class AutogradeChecks:
         caught = {student: grades[student].score for student in wrongs}
         missed = {s: score for s, score in caught.items() if score >= full}
         assert not missed, f"wrong versions scored full marks ({full}): {missed}"
+
+    def test_a_wrong_version_loses_points_in_its_own_part_only(self, graded):
+        """A later part's tests use the reference versions of the earlier parts it builds on."""
+        grades, wrongs = graded(self.assignment)
+        owner = grade.parts(self.assignment)
+        assert set(owner.values()) == set(course.solution_sources(self.assignment))
+        outside = {}
+        for student, version in wrongs.items():
+            cells = grades[student].cells
+            lost = grade.lost_outside(cells, version.grade_id, owner)
+            if lost:
+                outside[student] = sorted(g for g, (score, top) in cells.items()
+                                          if owner[g] != version.grade_id and (score or 0) < top)
+        assert not outside, f"wrong versions that lost points in other parts' tests: {outside}"
 
 
 for _assignment in ASSIGNMENTS:

@@ -265,3 +265,231 @@ def test_no_calls_to_lets_other_code_run_and_restores_the_profiler():
         total = np.sum([1, 2])
     assert total == 3
     assert sys.getprofile() is None
+
+
+def test_no_calls_to_fails_a_block_that_removed_the_hook():
+    import sys
+
+    with pytest.raises(AssertionError, match="removed the grader's profile hook"):
+        with checks.no_calls_to([np.linalg.norm], "norm"):
+            sys.setprofile(None)
+    assert sys.getprofile() is None
+
+
+def test_no_calls_to_undoes_a_replaced_check():
+    original = checks.assert_close
+    with checks.no_calls_to([np.linalg.norm], "norm"):
+        checks.assert_close = lambda *args, **kwargs: None
+    assert checks.assert_close is original
+
+
+def test_no_calls_to_inside_forbidden_keeps_both_watching():
+    import json
+    from cnnbook import ops
+
+    alias = ops.conv2d
+    x = np.ones((1, 3, 3, 1))
+    w = np.ones((1, 1, 1, 1))
+    with pytest.raises(AssertionError, match="cnnbook.ops.conv2d"):
+        with checks.forbidden(ops, ["conv2d"], "cnnbook.ops"):
+            with checks.no_calls_to([json.dumps], "json.dumps"):
+                alias(x, w)
+
+
+# ------------------------------------------- forbidden: blocked by every route (issue 13)
+def _tf():
+    import os
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf = pytest.importorskip("tensorflow")
+    return tf
+
+
+def _conv_inputs():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((1, 5, 5, 2)), rng.standard_normal((3, 3, 2, 4))
+
+
+def test_forbidden_blocks_an_alias_bound_before():
+    from cnnbook import ops
+
+    alias = ops.conv2d
+    x, w = _conv_inputs()
+    with pytest.raises(AssertionError, match="cnnbook.ops.conv2d"):
+        with checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+            alias(x, w)
+    assert ops.conv2d(x, w).shape == (1, 3, 3, 4)  # usable again after the block
+
+
+@pytest.mark.parametrize("route", ["alias", "raw_ops", "convolution", "gen_nn_ops", "keras"])
+def test_forbidden_blocks_every_route_to_tensorflow_convolution(route):
+    tf = _tf()
+    from tensorflow.python.ops import gen_nn_ops
+
+    alias = tf.nn.conv2d
+    x, w = (tf.constant(a, tf.float32) for a in _conv_inputs())
+    calls = {
+        "alias": lambda: alias(x, w, 1, "VALID"),
+        "raw_ops": lambda: tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="VALID"),
+        "convolution": lambda: tf.nn.convolution(x, w),
+        "gen_nn_ops": lambda: gen_nn_ops.conv2d(x, w, [1, 1, 1, 1], "VALID"),
+        "keras": lambda: __import__("keras").ops.conv(x, w),
+    }
+    with pytest.raises(AssertionError, match="tf.nn.conv"):
+        with checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+            calls[route]()
+
+
+def test_forbidden_fails_a_call_that_caught_the_error():
+    tf = _tf()
+    x, w = (tf.constant(a, tf.float32) for a in _conv_inputs())
+    with pytest.raises(AssertionError, match="another name or route"):
+        with checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+            try:
+                tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="VALID")
+            except BaseException:  # noqa: BLE001 - what a student would write
+                pass
+
+
+def test_forbidden_fails_a_call_that_removed_the_hook():
+    import sys
+    from cnnbook import ops
+
+    with pytest.raises(AssertionError, match="removed the grader's profile hook"):
+        with checks.forbidden(ops, ["conv2d"], "cnnbook.ops"):
+            sys.setprofile(None)
+
+
+def test_forbidden_lets_numpy_through():
+    from numpy.lib.stride_tricks import sliding_window_view
+    from cnnbook import ops
+
+    tf = _tf()
+    x, w = _conv_inputs()
+    with checks.forbidden(ops, ["conv2d", "conv2d_naive", "zero_pad"], "cnnbook.ops"), \
+            checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        windows = sliding_window_view(padded, (3, 3), axis=(1, 2))
+        z = np.einsum("mhwcij,ijck->mhwk", windows, w)
+    np.testing.assert_allclose(z, ops.conv2d(x, w, padding=1), atol=1e-9)
+
+
+def test_forbidden_blocks_pooling_routes():
+    tf = _tf()
+    x = tf.constant(np.random.default_rng(1).standard_normal((1, 4, 4, 2)), tf.float32)
+    routes = [lambda: tf.raw_ops.MaxPool(input=x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1],
+                                         padding="VALID"),
+              lambda: tf.nn.pool(x, (2, 2), "AVG", strides=(2, 2)),
+              lambda: __import__("keras").ops.max_pool(x, 2)]
+    for route in routes:
+        with pytest.raises(AssertionError, match="tf.nn"):
+            with checks.forbidden(tf.nn, ["max_pool2d", "avg_pool2d", "max_pool", "avg_pool",
+                                          "pool"], "tf.nn"):
+                route()
+
+
+def test_forbidden_blocks_nms_routes():
+    tf = _tf()
+    from cnnbook import detection
+
+    boxes = tf.constant([[0, 0, 1, 1], [0, 0, 1, 0.9]], tf.float32)
+    scores = tf.constant([0.9, 0.8])
+    blocked = ["non_max_suppression", "non_max_suppression_with_scores",
+               "non_max_suppression_padded", "non_max_suppression_overlaps",
+               "combined_non_max_suppression"]
+    with pytest.raises(AssertionError, match="tf.image"):
+        with checks.forbidden(tf.image, blocked, "tf.image"):
+            tf.raw_ops.NonMaxSuppressionV3(boxes=boxes, scores=scores, max_output_size=2,
+                                          iou_threshold=0.5, score_threshold=0.0)
+    if hasattr(detection, "non_max_suppression"):
+        alias = detection.non_max_suppression
+        with pytest.raises(AssertionError, match="cnnbook.detection"):
+            with checks.forbidden(detection, ["non_max_suppression"], "cnnbook.detection"):
+                alias(np.array([[0, 0, 1, 1.0]]), np.array([0.9]), 0.5)
+
+
+# ------------------------------------- reference_parts: one mistake costs one part (issue 13)
+def _student_notebook():
+    """A notebook's names: a wrong Part A, and a Part C that calls Parts A and B."""
+    namespace = {"np": np}
+    exec(
+        "def zero_pad(X, pad):\n"
+        "    return X  # wrong: forgets to pad\n"
+        "def conv_single_step(a, W, b):\n"
+        "    return float(np.sum(a * W) + b)\n"
+        "def conv_forward(A, W, b, pad):\n"
+        "    A = zero_pad(A, pad)\n"
+        "    f = W.shape[0]\n"
+        "    n = A.shape[1] - f + 1\n"
+        "    Z = np.zeros((A.shape[0], n, n, W.shape[3]))\n"
+        "    for i in range(A.shape[0]):\n"
+        "        for h in range(n):\n"
+        "            for w in range(n):\n"
+        "                for c in range(W.shape[3]):\n"
+        "                    Z[i, h, w, c] = conv_single_step(A[i, h:h + f, w:w + f], W[..., c], b[c])\n"
+        "    return Z\n", namespace)
+    return namespace
+
+
+def _reference_step(a, W, b):
+    """One window through cnnbook.ops.conv2d, as exercise 1's Part C tests do."""
+    from cnnbook import ops
+    return float(ops.conv2d(a[None], W[..., None], np.reshape(b, (1,)))[0, 0, 0, 0])
+
+
+def test_reference_parts_puts_the_references_in_place_then_the_students_back():
+    from cnnbook import ops
+
+    namespace = _student_notebook()
+    student_pad, student_step = namespace["zero_pad"], namespace["conv_single_step"]
+    rng = np.random.default_rng(0)
+    A, W, b = rng.standard_normal((1, 3, 3, 2)), rng.standard_normal((2, 2, 2, 3)), rng.standard_normal(3)
+    assert namespace["conv_forward"](A, W, b, 1).shape == (1, 2, 2, 3)  # its own zero_pad: wrong
+    with checks.reference_parts(namespace, zero_pad=ops.zero_pad, conv_single_step=_reference_step):
+        Z = namespace["conv_forward"](A, W, b, 1)
+    np.testing.assert_allclose(Z, ops.conv2d(A, W, b, padding=1), atol=1e-12)
+    assert namespace["zero_pad"] is student_pad and namespace["conv_single_step"] is student_step
+
+
+def test_reference_parts_removes_a_name_the_student_never_defined():
+    namespace = {}
+    with checks.reference_parts(namespace, helper=abs):
+        assert namespace["helper"](-2) == 2
+    assert "helper" not in namespace
+
+
+def test_a_reference_may_call_what_forbidden_blocks():
+    """Part C's reference conv_single_step runs cnnbook.ops.conv2d, which Part C's tests block."""
+    from cnnbook import ops
+
+    namespace = _student_notebook()
+    rng = np.random.default_rng(1)
+    A, W, b = rng.standard_normal((2, 4, 4, 1)), rng.standard_normal((3, 3, 1, 2)), rng.standard_normal(2)
+    with checks.reference_parts(namespace, zero_pad=ops.zero_pad, conv_single_step=_reference_step), \
+            checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+        Z = namespace["conv_forward"](A, W, b, 0)
+    np.testing.assert_allclose(Z, ops.conv2d(A, W, b), atol=1e-12)
+
+
+def test_the_students_code_stays_blocked_inside_reference_parts():
+    """Only the references are let through: not the student's call, not a call made through
+    the machinery itself, not a reference the student's code adds during the call."""
+    from cnnbook import ops
+
+    x, w = _conv_inputs()
+    alias = ops.conv2d
+    attempts = [
+        lambda: alias(x, w),
+        lambda: ops.conv2d(x, w),
+        lambda: checks._call_reference(alias, (x, w), {}),
+    ]
+
+    def adds_its_own():
+        with checks.reference_parts({}, mine=alias):
+            return checks._call_reference(alias, (x, w), {})
+
+    for attempt in attempts + [adds_its_own]:
+        with pytest.raises(AssertionError, match="cnnbook.ops.conv2d"):
+            with checks.reference_parts({}, zero_pad=ops.zero_pad, conv_single_step=_reference_step), \
+                    checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
+                attempt()
+    assert checks._REFERENCES == ()

@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -25,7 +26,22 @@ import make_class
 import nbgrader_plugins
 
 ASSIGNMENT = course.assignments()[0]
-TIMEOUT = 20  # seconds per cell: the infinite loop is stopped after this
+
+
+@pytest.fixture(scope="module")
+def cell_timeout():
+    """Seconds per cell: the infinite loop is stopped after this.
+
+    Derived from a floor measured now, on this machine under its current load: the time a
+    fresh Python takes to import what the kernels' set-up cell imports (about 6 s on a
+    quiet machine of two cores). The solution's slowest test cell takes a fraction of that
+    (BENCHMARKS.md), so three times the floor, and at least 20 s, never stops an honest
+    cell, while the infinite loop still costs only that long.
+    """
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import cnnbook, numpy, tensorflow"],
+                   env=course.subprocess_env(threads=1), check=True, timeout=900)
+    return max(20, round(3 * (time.perf_counter() - started)))
 
 
 def _tree_digest(folder):
@@ -34,6 +50,18 @@ def _tree_digest(folder):
         h.update(str(path.relative_to(folder)).encode())
         if path.is_file():
             h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _course_digest():
+    """A digest of every file under course.ROOT that grading depends on (grade.GUARDED)."""
+    h = hashlib.sha256()
+    for name in grade.GUARDED:
+        path = course.ROOT / name
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            if "__pycache__" in file.parts:  # the test's own imports may write these
+                continue
+            h.update(str(file.relative_to(course.ROOT)).encode() + b"\0" + file.read_bytes())
     return h.hexdigest()
 
 
@@ -48,7 +76,7 @@ def _merged(out):
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, cell_timeout):
     """Grade the bad class: killed after a few merges, resumed, then run again unchanged."""
     tmp = tmp_path_factory.mktemp("class")
     files, expect = make_class.bad_class(ASSIGNMENT)
@@ -56,25 +84,28 @@ def graded_class(tmp_path_factory):
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])).encode()}
     submissions = make_class.write_class(files, tmp / "submitted")
     before = _tree_digest(submissions)
+    course_before = _course_digest()
     out = tmp / "grading"
     command = [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
-               "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"]
+               "--out", str(out), "--timeout", str(cell_timeout), "--jobs", "2"]
     env = course.subprocess_env(threads=1)
+    slow = cell_timeout / 20  # how much slower than a quiet machine this one is now
     # Killed (SIGKILL, by itself) right after the 4th submission is merged ...
     first = subprocess.run(command, env={**env, "CNNBOOK_GRADE_KILL_AFTER": "4"},
-                           capture_output=True, text=True, timeout=1200)
+                           capture_output=True, text=True, timeout=1200 * slow)
     merged_at_kill = _merged(out)
     # ... resumed ...
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800 * slow)
     grades_csv = (out / "grades.csv").read_text()
     # ... and run again with nothing changed.
-    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    third = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600 * slow)
     results = json.loads((out / "results.json").read_text())
     return {
         "out": out, "expect": expect, "merged_at_kill": merged_at_kill, "students": files,
         "first": first,
         "second": second, "third": third, "grades_csv": grades_csv, "results": results,
         "unchanged": before == _tree_digest(submissions),
+        "course_unchanged": course_before == _course_digest(),
         "scores": {s["student"]: s["score"] for s in results["submissions"]},
         "problems": {s["student"]: s["problems"] for s in results["submissions"]},
     }
@@ -109,6 +140,10 @@ class TestBadClass:
 
     def test_submissions_are_not_modified(self, run):
         assert run["unchanged"]
+
+    def test_no_file_of_the_course_changes(self, run):
+        """bad-writes-checks and bad-rewrites-others change nothing outside the output folder."""
+        assert run["course_unchanged"]
 
     def test_reference_students(self, run):
         scores, full = run["scores"], run["results"]["assignments"][ASSIGNMENT]["max_score"]
@@ -147,6 +182,13 @@ class TestBadClass:
         assert "deleted" in problems["bad-deleted-tests"]
         assert "edited" in problems["bad-edited-tests"]
         assert not problems["solution"]
+
+    def test_attackers_are_flagged_for_a_person(self, run):
+        attackers = list(make_class.TAMPER) + list(make_class.KERNEL_TAMPER) + [
+            "bad-hook-during-call", "cheat-checks", "cheat-code", "cheat-ops"]
+        for student in attackers:
+            assert "reaches for the kernel or the grader" in " ".join(run["problems"][student]), \
+                student
 
     def test_huge_output_is_truncated(self, run):
         path = run["out"] / "course" / "autograded" / "bad-huge" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -328,3 +370,210 @@ def test_guard_helpers_read_names_and_imports():
     assert nbgrader_plugins._names_used("x = len(a) + abs(b)\nprint(x)") == ("abs", "len", "print")
     assert nbgrader_plugins._imports("import numpy as np\nfrom cnnbook import checks, ops") == [
         "numpy", "cnnbook", "cnnbook.checks", "cnnbook.ops"]
+
+
+@pytest.fixture(scope="module")
+def files_restored(tmp_path_factory, graded_class, cell_timeout):
+    """The two file attackers graded first, then honest students, with kernels that CAN write.
+
+    As on an instructor's laptop (``CNNBOOK_GRADE_NO_DROP=1``): the attack reaches the
+    course's own checks.py, and the grader must put it back before the next submission.
+    """
+    tmp = tmp_path_factory.mktemp("restore")
+    files = graded_class["students"]
+    chosen = ("bad-rewrites-others", "bad-writes-checks", "solution", "wrong")
+    submissions = make_class.write_class({s: files[s] for s in chosen}, tmp / "submitted")
+    checks = course.ROOT / "src" / "cnnbook" / "checks.py"
+    saved, before = checks.read_bytes(), _course_digest()
+    env = {**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1"}
+    try:
+        done = subprocess.run(
+            [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
+             "--out", str(tmp / "grading"), "--timeout", str(cell_timeout), "--jobs", "1"],
+            env=env, capture_output=True, text=True, timeout=900 * cell_timeout / 20)
+        after = _course_digest()
+    finally:
+        if checks.read_bytes() != saved:  # never leave the checkout changed, whatever happened
+            checks.write_bytes(saved)
+    results = json.loads((tmp / "grading" / "results.json").read_text())
+    return {"done": done, "unchanged": before == after, "results": results,
+            "scores": {s["student"]: s["score"] for s in results["submissions"]},
+            "problems": {s["student"]: " ".join(s["problems"]) for s in results["submissions"]}}
+
+
+@pytest.mark.slow
+class TestFilesRestored:
+    def test_the_run_ends_cleanly(self, files_restored):
+        assert files_restored["done"].returncode == 0, files_restored["done"].stderr[-3000:]
+
+    def test_others_are_graded_as_without_the_attackers(self, files_restored, graded_class):
+        scores = files_restored["scores"]
+        assert scores["solution"] == graded_class["scores"]["solution"]
+        assert scores["wrong"] == graded_class["scores"]["wrong"]
+        assert scores["bad-writes-checks"] == scores["bad-rewrites-others"] == 0
+
+    def test_the_change_is_restored_and_reported(self, files_restored):
+        assert files_restored["unchanged"]
+        problems = files_restored["problems"]
+        assert "src/cnnbook/checks.py" in problems["bad-writes-checks"], problems
+        assert "restored" in problems["bad-writes-checks"]
+        assert "restored" not in problems["solution"] + problems["wrong"]
+
+
+def test_file_guard_restores_changed_deleted_and_added_files(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A")
+    (tmp_path / "pkg" / "b.py").write_text("B")
+    (tmp_path / "config.py").write_text("C")
+    guard = grade.FileGuard({"course": tmp_path}, ("pkg", "config.py"))
+    assert guard.check() == []
+    (tmp_path / "pkg" / "a.py").write_text("A2")
+    (tmp_path / "pkg" / "b.py").unlink()
+    (tmp_path / "pkg" / "sitecustomize.py").write_text("evil")
+    (tmp_path / "config.py").write_text("C2")
+    changed = guard.check()
+    assert sorted(changed) == ["course: config.py", "course: pkg/a.py", "course: pkg/b.py",
+                               "course: pkg/sitecustomize.py (added)"]
+    assert (tmp_path / "pkg" / "a.py").read_text() == "A"
+    assert (tmp_path / "pkg" / "b.py").read_text() == "B"
+    assert not (tmp_path / "pkg" / "sitecustomize.py").exists()
+    assert guard.check() == []
+
+
+@pytest.mark.skipif(not __import__("sandbox").available(), reason="needs root and setpriv")
+def test_unprivileged_kernel_cannot_write_outside_its_folder(tmp_path):
+    """The kernel nbgrader starts runs as another uid: the course's files are read-only to it."""
+    target = tmp_path / "instructor.txt"
+    target.write_text("mine")
+    code = ("import os, cnnbook.checks as c\n"
+            "print(os.getuid())\n"
+            f"for p in (c.__file__, {str(target)!r}, os.path.join(os.environ['HOME'], 'ok')):\n"
+            "    try:\n"
+            "        open(p, 'a').close(); print('wrote', p)\n"
+            "    except OSError as e:\n"
+            "        print('denied', p)\n")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    executor = nbgrader_plugins.GuardedExecute(timeout=120)
+    import os
+    old = dict(os.environ)
+    os.environ.update(course.subprocess_env())
+    try:
+        notebook, _ = executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    text = notebook.cells[0].outputs[0].text.splitlines()
+    assert int(text[0]) != 0
+    assert text[1:3] == [f"denied {course.ROOT / 'src' / 'cnnbook' / 'checks.py'}", f"denied {target}"]
+    assert text[3].startswith("wrote ")
+    assert target.read_text() == "mine"
+
+
+# ------------------------------------------------------------- flagged for a person
+def _flags(files, assignment=ASSIGNMENT):
+    (name, data), = files.items()
+    return grade.reaching(grade.Submission("s", assignment, notebooks={name: data}),
+                          grade.release_lines(course.EXERCISES, assignment))
+
+
+def test_every_attacking_student_is_flagged_with_its_lines():
+    files, expect = make_class.bad_class(ASSIGNMENT)
+    attackers = [s for s in files if s.startswith("cheat-") or s in make_class.TAMPER
+                 or s in make_class.KERNEL_TAMPER or s in ("bad-hook-during-call", "bad-exit")]
+    assert len(attackers) >= 18
+    for student in attackers:
+        flags = _flags(files[student])
+        assert flags, student
+        assert all("line" in f for f in flags)
+
+
+@pytest.mark.parametrize("assignment", course.assignments())
+def test_no_false_alarm_on_solutions_releases_and_honest_wrong_versions(assignment):
+    """Zero false alarms: the solution, the release and every kept wrong version but the
+    one that is itself a cheat (it rebinds NumPy's checks)."""
+    students, wrongs = course.reference_class(assignment)
+    cheats = {s for s, v in wrongs.items() if "rebinds" in v.description}
+    assert len(cheats) <= 1
+    for student, notebooks in students.items():
+        files = {n: make_class.notebook_bytes(nb) for n, nb in notebooks.items()}
+        if student in cheats:
+            assert _flags(files, assignment), student
+        else:
+            assert _flags(files, assignment) == [], (student, _flags(files, assignment))
+
+
+def test_parts_and_points_lost_outside_a_part():
+    """The sensitivity table's last column: a test cell belongs to the solution cell above it."""
+    owner = grade.parts(ASSIGNMENT)
+    sources = list(course.solution_sources(ASSIGNMENT))
+    assert set(owner.values()) <= set(sources) and owner
+    first, second = sources[0], sources[1]
+    tests_of = {part: [t for t, p in owner.items() if p == part] for part in (first, second)}
+    cells = {t: [0.0, 1.0] for t in tests_of[first]} | {t: [1.0, 1.0] for t in tests_of[second]}
+    assert grade.lost_outside(cells, first, owner) == 0
+    assert grade.lost_outside(cells, second, owner) == len(tests_of[first])
+
+
+# ---------------------------------------------- a slow machine, a cell past the time limit
+def _graded_cells(cells, timeout, **traits):
+    """Run GuardedExecute on a tiny nbgrader notebook: (kind, source) cells; return the notebook."""
+    import os
+
+    made = []
+    for index, (kind, source) in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {
+            "setup": {"locked": True, "grade": False, "solution": False, "grade_id": f"setup{index}"},
+            "answer": {"locked": False, "grade": False, "solution": True, "grade_id": f"answer{index}"},
+            "test": {"locked": True, "grade": True, "solution": False, "points": 1,
+                     "grade_id": f"test{index}"},
+        }[kind]
+        made.append(cell)
+    notebook = nbformat.v4.new_notebook(cells=made)
+    executor = nbgrader_plugins.GuardedExecute(timeout=timeout, **traits)
+    old = dict(os.environ)
+    os.environ.update({**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1"})
+    try:
+        notebook, _ = executor.preprocess(notebook, {"metadata": {"path": str(course.ROOT)}})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return notebook
+
+
+def _errors(cell):
+    return [o.ename for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_a_slow_set_up_cell_is_not_stopped_by_the_students_time_limit():
+    """The course's set-up cell and the grader's guard run under setup_timeout, not timeout:
+    on a loaded machine, importing TensorFlow may take longer than a student's cell may."""
+    notebook = _graded_cells([("setup", "import time\ntime.sleep(4)\nready = 1"),
+                              ("answer", "def f():\n    return 2"),
+                              ("test", "assert f() == 2 and ready == 1"),
+                              ("test", "import time\ntime.sleep(30)")], timeout=2)
+    assert [_errors(c) for c in notebook.cells[:3]] == [[], [], []]
+    assert "CellTimeoutError" in _errors(notebook.cells[3])
+
+
+@pytest.mark.slow
+def test_a_guard_that_cannot_be_set_up_grades_nothing(monkeypatch):
+    """Never graded without the guard: had its set-up timed out, a cell hiding every later
+    error (here an input transformer) would have earned the tests' points."""
+    monkeypatch.setattr(nbgrader_plugins, "_SNAPSHOT_CODE", "import time\ntime.sleep(30)\n")
+    swallow = (make_class._WRAP + "get_ipython().input_transformers_post.append(_swallow)\n")
+    with pytest.raises(nbgrader_plugins.GuardError, match="could not set up its guard"):
+        _graded_cells([("setup", "import numpy"), ("answer", swallow),
+                       ("test", "assert False")], timeout=2, setup_timeout=3)
+
+
+def test_a_cell_marked_locked_by_a_student_is_still_the_students():
+    """nbgrader deletes the grade ids it does not know and puts back the source of the locked
+    cells it knows: a 'locked' cell without a grade id holds the student's code, and the
+    guard treats it as such (set up before it, everything it changed put back)."""
+    cell = nbformat.v4.new_code_cell("np.allclose = lambda *a, **k: True")
+    cell.metadata["nbgrader"] = {"locked": True, "grade": False, "solution": False}
+    assert nbgrader_plugins.is_student_cell(cell)
+    cell.metadata["nbgrader"]["grade_id"] = "setup"
+    assert not nbgrader_plugins.is_student_cell(cell)

@@ -42,6 +42,7 @@ right after merging its N-th submission.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -74,6 +75,71 @@ RETRY = "retry"  # the digest recorded for a submission whose grading failed: gr
 # Everything that changes grades besides the submissions: a change means --regrade.
 GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/course.py",
                 "src/cnnbook/*.py", "requirements.lock")
+
+
+# Everything a kernel could change to change how another submission is graded, checked
+# before and after every submission and put back when it changed (FileGuard): the package
+# the kernels import (with any file added under src/, such as a sitecustomize.py, and its
+# __pycache__), the course's config and tools, the source and release notebooks.
+GUARDED = ("nbgrader_config.py", "requirements.lock", "src", "tools", "solutions", "exercises")
+# A worker's gradebook tables that define the assignments (what SaveAutoGrades scores against).
+DEFINITIONS = ("assignment", "notebook", "base_cell", "grade_cells", "solution_cells",
+               "task_cells", "source_cell")
+
+
+class FileGuard:
+    """A snapshot of files, in memory; ``check`` puts back what changed and names it.
+
+    ``roots`` maps a label (how the report names a place) to a folder; ``names`` are
+    the files and folders under each root to guard (everything under a folder, files
+    added later included).
+    """
+
+    def __init__(self, roots, names):
+        self.places = [(label, Path(root), names) for label, root in roots.items()]
+        self.saved = self._read()
+
+    def _read(self):
+        found = {}
+        for label, root, names in self.places:
+            for name in names:
+                path = root / name
+                paths = [path] if path.is_file() else sorted(
+                    p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+                for file in paths:
+                    found[file] = (label, file.read_bytes())
+        return found
+
+    def check(self):
+        """Restore every changed, deleted or added file; return what changed ("label: path")."""
+        now, changed = self._read(), []
+        for file, (label, data) in self.saved.items():
+            if now.get(file, (label, None))[1] != data:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                if file.is_symlink() or file.is_dir():
+                    shutil.rmtree(file, ignore_errors=True) if file.is_dir() else file.unlink()
+                file.write_bytes(data)
+                changed.append(f"{label}: {self._name(file)}")
+        for file, (label, _) in now.items():
+            if file not in self.saved:
+                file.unlink(missing_ok=True)
+                changed.append(f"{label}: {self._name(file)} (added)")
+        return changed
+
+    def _name(self, file):
+        for _, root, _ in self.places:
+            if file.is_relative_to(root):
+                return str(file.relative_to(root))
+        return str(file)
+
+
+def definitions(db_path):
+    """The rows of a gradebook's tables that define the assignments, for comparison."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
+        return {table: sorted(map(repr, db.execute(f"SELECT * FROM {table}")))
+                for table in DEFINITIONS}
 
 
 # ------------------------------------------------------------------- collection
@@ -299,6 +365,84 @@ def tampering(sub, release_dir):
     return notes
 
 
+# What no guard stops is flagged for a person: answer code that reaches for the kernel,
+# the grader or files. Read from the syntax tree, so comments and strings do not count.
+REACHING_NAMES = {"get_ipython", "inspect", "gc", "ctypes", "builtins", "__builtins__",
+                  "subprocess", "os", "pathlib", "shutil", "open", "setattr", "delattr",
+                  "globals", "vars", "__import__", "importlib", "threading", "signal", "exec",
+                  "eval", "compile"}
+REACHING_ATTRIBUTES = {"_getframe", "settrace", "setprofile", "__code__", "__subclasses__",
+                       "__globals__", "__builtins__", "__dict__", "f_back", "f_globals",
+                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__"}
+
+
+def reaching_lines(source):
+    """Return [(line number, why)] of the lines of ``source`` that reach beyond the answer."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    found = []
+    for node in ast.walk(tree):
+        why = None
+        if isinstance(node, ast.Name) and node.id in REACHING_NAMES:
+            why = node.id
+        elif isinstance(node, ast.alias) and node.name.split(".")[0] in REACHING_NAMES | {"sys"}:
+            why = f"import {node.name}"
+        elif isinstance(node, ast.Attribute) and node.attr in REACHING_ATTRIBUTES:
+            why = node.attr
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and (base.id in imported or base.id[:1].isupper()
+                                                 or base.id in ("np", "tf", "keras")):
+                why = f"sets {ast.unparse(node)}"
+        if why and hasattr(node, "lineno"):
+            found.append((node.lineno, why))
+    return sorted(set(found))
+
+
+def release_lines(release_dir, assignment):
+    """Every line of an assignment's released notebooks, stripped (the course's own code)."""
+    return {line.strip() for path in sorted((Path(release_dir) / assignment).glob("*.ipynb"))
+            for cell in nbformat.read(path, as_version=4).cells for line in cell.source.splitlines()}
+
+
+def reaching(sub, course_lines=frozenset()):
+    """Notes naming the answer lines of a submission that reach for the kernel or the grader.
+
+    Lines the release already holds (``course_lines``) are the course's, not the student's.
+    """
+    notes = []
+    for name, data in sub.notebooks.items():
+        try:
+            cells = nbformat.reads(data.decode("utf-8"), as_version=4).cells
+        except Exception:  # noqa: BLE001 - not a notebook: reported elsewhere
+            continue
+        for index, cell in enumerate(cells):
+            if not nbgrader_plugins.is_student_cell(cell) or nbgrader_plugins.is_test_cell(cell):
+                continue
+            lines = cell.source.splitlines()
+            for number, why in reaching_lines(cell.source):
+                where = _grade_id(cell) or f"cell {index + 1}"
+                text = lines[number - 1].strip() if number <= len(lines) else ""
+                if text in course_lines:
+                    continue
+                text = text[:120]
+                notes.append(f"reaches for the kernel or the grader ({why}): {where}, "
+                             f"line {number}: {text}")
+    return notes[:20]
+
+
 # ----------------------------------------------------------------------- worker
 def _api(course_dir):
     from nbgrader.apps import NbGraderAPI
@@ -312,7 +456,7 @@ def _api(course_dir):
 STOPS = {
     "CellTimeoutError": "a cell ran past the time limit",
     "DeadKernelError": "a cell killed the kernel",
-    "GraderError": "a cell tampered with numpy, cnnbook or TensorFlow",
+    "GraderError": "a cell tampered with the kernel or the modules the tests use",
 }
 
 
@@ -338,7 +482,10 @@ def grade_one(api, course_dir, task):
     course_dir = Path(course_dir)
     for sub in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course_dir / sub / student / assignment, ignore_errors=True)
-    shutil.copytree(task["folder"], course_dir / "submitted" / student / assignment)
+    folder = course_dir / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    for name, text_ in task["notebooks"].items():  # sent with the task: no file to tamper with
+        (folder / name).write_text(text_, encoding="utf-8")
     started = time.perf_counter()
     log = api.autograde(assignment, student, force=True, create=True)
     feedback = api.generate_feedback(assignment, student, force=True) if log["success"] else {}
@@ -354,8 +501,11 @@ def grade_one(api, course_dir, task):
     for path in sorted(autograded.glob("*.ipynb")):
         problems += _notebook_problems(path)
     if not log["success"]:
-        last = (log.get("error") or log.get("log") or "").strip().splitlines()[-1:]
-        problems.append("nbgrader could not grade it: " + " ".join(last))
+        text = "\n".join(filter(None, (log.get("log"), log.get("error"))))
+        guard = [line for line in text.splitlines() if "GuardError: " in line]
+        last = guard[-1:] or text.strip().splitlines()[-1:]
+        problems.append("nbgrader could not grade it (graded again next run): "
+                        + " ".join(line.strip() for line in last))
     if feedback and not feedback.get("success"):
         problems.append("nbgrader could not write its feedback")
     return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
@@ -405,12 +555,29 @@ class Worker:
 
     def __init__(self, template, folder, env):
         self.template, self.folder, self.env = template, Path(folder), env
-        self.process = None
+        self.process = self.guard = None
+        self.definitions = definitions(Path(template) / "gradebook.db")
+
+    def check(self):
+        """After a submission: restore this worker's course files and gradebook; say what changed."""
+        changed = self.guard.check() if self.guard else []
+        db = self.folder / "gradebook.db"
+        if db.exists():
+            try:
+                same = definitions(db) == self.definitions
+            except Exception:  # noqa: BLE001 - an unreadable gradebook changed too
+                same = False
+            if not same:
+                changed.append("the worker's gradebook: the assignment's cells or points")
+            shutil.copyfile(self.template / "gradebook.db", db)  # each submission starts clean
+        return changed
 
     def start(self):
         shutil.rmtree(self.folder, ignore_errors=True)
         shutil.copytree(self.template, self.folder, symlinks=True)
         course.write_course_config(self.folder, timeout=read_timeout(self.template))
+        self.guard = FileGuard({"the worker's course": self.folder},
+                               ("nbgrader_config.py", "source", "release"))
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(self.folder), "--result-fd", str(write_end)],
@@ -514,6 +681,11 @@ def merge(course_dir, result, digest, problems):
         shutil.rmtree(target, ignore_errors=True)
         if result.get(kind) and Path(result[kind]).exists():
             shutil.copytree(result[kind], target)
+    if "notebooks" in result:  # the bytes collected, not a copy a kernel could have reached
+        target = course_dir / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text_ in result["notebooks"].items():
+            (target / name).write_text(text_, encoding="utf-8")
     with Gradebook(_db(course_dir), COURSE_ID) as gb, warnings.catch_warnings():
         # nbgrader's add_submission builds its rows while SQLAlchemy autoflushes and
         # warns that it "will not proceed" with an add it does later anyway (the rows
@@ -648,23 +820,32 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     # their parent. This run's files go in a folder of its own.
     shutil.rmtree(out / "workers", ignore_errors=True)
     run_dir = out / "workers" / f"run-{os.getpid()}"
-    tasks, digests, notes = [], {}, {}
+    tasks, digests, notes, course_lines = [], {}, {}, {}
     for key, sub in sorted(collected.items()):
         digests[key] = sub.digest()
-        notes[key] = sub.problems + tampering(sub, template / "release")
+        notes[key] = sub.problems + tampering(sub, template / "release") + reaching(
+            sub, course_lines.setdefault(sub.assignment, release_lines(template / "release",
+                                                                      sub.assignment)))
         if not regrade and key in marks and marks[key][0] == digests[key]:
             continue
-        folder = run_dir / "staging" / sub.student / sub.assignment
-        folder.mkdir(parents=True)
-        for name, data in sub.notebooks.items():
-            (folder / name).write_bytes(data)
         cells = sum(len(nbformat.read(p, as_version=4).cells)
                     for p in (template / "release" / sub.assignment).glob("*.ipynb"))
-        tasks.append({"student": sub.student, "assignment": sub.assignment, "folder": str(folder),
+        tasks.append({"student": sub.student, "assignment": sub.assignment,
+                      "notebooks": {n: d.decode("utf-8") for n, d in sub.notebooks.items()},
                       "empty": not sub.notebooks, "deadline": 120 + cells * (timeout + 5)})
 
-    workers = [Worker(template, run_dir / f"w{i}", course.subprocess_env(
-        threads=1 if jobs > 1 else None)) for i in range(min(jobs, len(tasks)))]
+    env = {**course.subprocess_env(threads=1 if jobs > 1 else None),
+           "PYTHONDONTWRITEBYTECODE": "1"}  # so any new file under src/ or tools/ is a kernel's
+    workers = [Worker(template, run_dir / f"w{i}", env) for i in range(min(jobs, len(tasks)))]
+    guard = FileGuard({"course": course.ROOT}, GUARDED)
+    guard_lock, in_flight, changes = threading.Lock(), set(), {}
+
+    def check_files(extra=()):
+        """Restore what changed; note it for every submission being graded meanwhile."""
+        with guard_lock:
+            changed = guard.check() + list(extra)
+            for key in in_flight:
+                changes.setdefault(key, []).extend(changed)
     if not quiet:
         print(f"{len(collected)} submissions from {len(students)} students; "
               f"{len(tasks)} to grade with {len(workers)} workers "
@@ -682,6 +863,10 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
                 task = todo.get_nowait()
             except queue.Empty:
                 return
+            key = (task["student"], task["assignment"])
+            with guard_lock:
+                in_flight.add(key)
+            check_files()
             try:
                 if task["empty"]:  # nothing gradable was submitted: 0, no kernel
                     result = {"student": task["student"], "assignment": task["assignment"],
@@ -690,6 +875,14 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
                     result = w.grade(task, task["deadline"])
             except Exception as error:  # noqa: BLE001 - every task gets a result
                 result = failure(task, f"the grader failed: {type(error).__name__}: {error}")
+            check_files(w.check())
+            with guard_lock:
+                in_flight.discard(key)
+                changed = sorted(set(changes.pop(key, [])))
+            if changed:
+                result.setdefault("problems", []).append(
+                    "files the grading depends on changed while it was graded, and were "
+                    "restored: " + ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
             done.put((task, result))
 
     kill_after = int(os.environ.get("CNNBOOK_GRADE_KILL_AFTER", "0"))  # tests: die mid-class
@@ -704,7 +897,7 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
                 digest = RETRY
             else:
                 digest = digests[key]
-                result["submitted"] = task["folder"]
+                result["notebooks"] = task["notebooks"]
             merge(course_dir, result, digest, notes[key] + result.get("problems", []))
             if progress:
                 progress.step(f"{task['student']} {task['assignment']}")
@@ -738,13 +931,34 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     return results
 
 
+def parts(assignment):
+    """Return {test cell grade id: the solution cell it tests} (the last solution cell above it)."""
+    found, current = {}, None
+    for path in course.source_notebooks(assignment):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and cell.cell_type == "code":
+                current = meta.get("grade_id")
+            elif nbgrader_plugins.is_test_cell(cell):
+                found[meta.get("grade_id")] = current
+    return found
+
+
+def lost_outside(cells, part, owner):
+    """Points a submission lost in test cells that test another solution cell than ``part``."""
+    return sum(cell_max - (score or 0) for grade_id, (score, cell_max) in cells.items()
+               if owner.get(grade_id) not in (None, part) and cell_max)
+
+
 def sensitivity(assignment_names=None, jobs=None, out=None):
     """Grade every assignment's reference class; print the table; return True if all is caught.
 
     The reference class (``course.reference_class``) is the solution, the untouched
     release and every kept wrong implementation in tests/wrong/. The grader passes
     when the solution gets full marks, the release 0 and each wrong version less
-    than full.
+    than full, losing its points in its own part only: the tests of a later part put
+    the reference versions of the earlier parts in place (``checks.reference_parts``),
+    so the table's last column, the points lost outside its part, must be 0.
     """
     import make_class
 
@@ -759,6 +973,8 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
             results = run(folder, Path(out or tmp) / f"graded-{assignment}", jobs=jobs,
                           assignment_names=[assignment], regrade=True, quiet=True)
             scores = {r["student"]: r["score"] for r in results["submissions"]}
+            cells = {r["student"]: r["cells"] for r in results["submissions"]}
+            owner = parts(assignment)
             full = results["assignments"][assignment]["max_score"]
             solution_ok = scores.get("solution") == full and scores.get("release") == 0
             ok &= solution_ok
@@ -768,14 +984,16 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
                 versions = [s for s, v in wrongs.items() if v.grade_id == cell]
                 caught = [s for s in versions if scores.get(s, full) < full]
                 ok &= len(caught) == len(versions)
-                rows.append((assignment, cell, len(versions), len(caught)))
+                outside = sum(lost_outside(cells.get(s, {}), cell, owner) for s in versions)
+                ok &= outside == 0
+                rows.append((assignment, cell, len(versions), len(caught), outside))
     print()
-    print("| assignment | graded function | wrong versions | caught |")
-    print("|---|---|---:|---:|")
-    for assignment, cell, versions, caught in rows:
-        print(f"| {assignment} | `{cell}` | {versions} | {caught} |")
+    print("| assignment | graded function | wrong versions | caught | points lost outside its part |")
+    print("|---|---|---:|---:|---:|")
+    for assignment, cell, versions, caught, outside in rows:
+        print(f"| {assignment} | `{cell}` | {versions} | {caught} | {outside:g} |")
     total, caught = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    print(f"| **all** | | **{total}** | **{caught}** |")
+    print(f"| **all** | | **{total}** | **{caught}** | **{sum(r[4] for r in rows):g}** |")
     return ok
 
 

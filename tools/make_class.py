@@ -11,8 +11,12 @@ the pipeline must survive (``bad_class``): an infinite loop, a cell that kills t
 kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
 JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
 and of the course's helpers (in a cell, and from inside a function the tests
-call), a notebook writing a forged result to every pipe it holds, and a cell
-printing 100 MB.
+call), a notebook writing a forged result to every pipe it holds, a cell
+printing 100 MB, and (issue 13) releases that only add an attack: on the course's
+files (``TAMPER``: appending no-op checks to cnnbook/checks.py, rewriting the other
+students' notebooks) or on the kernel (``KERNEL_TAMPER``: input and AST transformers,
+a custom exception handler, class-level traceback and session patches, sys hooks, an
+event callback, and a hook installed from inside the function the tests call).
 """
 
 from __future__ import annotations
@@ -63,6 +67,76 @@ PATCHES = {  # appended to a wrong version's cell: none of them may gain a point
                     "    except OSError:\n"
                     "        pass\n",
 }
+# Put in front of the release's first answer cell (every other answer left unanswered):
+# attacks on the files that grade the others. Each must score 0 and change nothing.
+TAMPER = {
+    # no-op checks appended to the course's own cnnbook/checks.py, for every later submission
+    "bad-writes-checks": "import cnnbook.checks as _checks\n"
+                         "try:\n"
+                         "    with open(_checks.__file__, 'a') as _f:\n"
+                         "        for _n in ('assert_close', 'assert_shape', 'assert_equal', "
+                         "'assert_number'):\n"
+                         "            _f.write(f'\\ndef {_n}(*a, **k):\\n    return None\\n')\n"
+                         "except OSError:\n"
+                         "    pass\n",
+    # every other notebook within reach of the grading folder replaced by an empty one
+    "bad-rewrites-others": "import pathlib as _pl\n"
+                           "_here = _pl.Path.cwd()\n"
+                           "for _up in list(_here.parents)[:6]:\n"
+                           "    for _p in _up.rglob('*.ipynb'):\n"
+                           "        if _here not in _p.parents:\n"
+                           "            try:\n"
+                           "                _p.write_text('{}')\n"
+                           "            except OSError:\n"
+                           "                pass\n",
+}
+# Put in front of the release's first answer cell too: each makes a later cell's error
+# invisible to nbgrader, or a later cell's code different from what nbgrader sent, by one
+# route of the kernel (issue 13). Without the guard, several would score full marks.
+_WRAP = ("def _swallow(lines):  # every later cell wrapped in try/except\n"
+         "    body = ''.join(lines) or 'pass'\n"
+         "    return ['try:\\n'] + ['    ' + l + '\\n' for l in body.splitlines()] + "
+         "['except BaseException:\\n', '    pass\\n']\n")
+KERNEL_TAMPER = {
+    "bad-input-transformer": _WRAP + "get_ipython().input_transformers_post.append(_swallow)\n",
+    "bad-cleanup-transformer": _WRAP + "get_ipython().input_transformers_cleanup.append(_swallow)\n",
+    "bad-ast-transformer": "import ast as _ast\n"
+                           "class _Swallow(_ast.NodeTransformer):\n"
+                           "    def visit_Module(self, node):\n"
+                           "        handler = _ast.ExceptHandler(type=_ast.Name('BaseException', "
+                           "_ast.Load()), name=None, body=[_ast.Pass()])\n"
+                           "        node.body = [_ast.Try(body=node.body or [_ast.Pass()], "
+                           "handlers=[handler], orelse=[], finalbody=[])]\n"
+                           "        return _ast.fix_missing_locations(node)\n"
+                           "get_ipython().ast_transformers.append(_Swallow())\n",
+    "bad-custom-exc": "get_ipython().set_custom_exc((BaseException,), "
+                      "lambda *args, **kwargs: None)\n",
+    "bad-showtraceback-class": "type(get_ipython())._showtraceback = lambda *a, **k: None\n"
+                               "type(get_ipython()).showtraceback = lambda *a, **k: None\n",
+    "bad-session-send": "from jupyter_client.session import Session as _Session\n"
+                        "_send = _Session.send\n"
+                        "def _quiet_send(self, stream, msg, *args, **kwargs):  # drops errors\n"
+                        "    kind = msg if isinstance(msg, str) else msg.get('header', {}).get("
+                        "'msg_type')\n"
+                        "    if kind == 'error':\n"
+                        "        return None\n"
+                        "    return _send(self, stream, msg, *args, **kwargs)\n"
+                        "_Session.send = _quiet_send\n",
+    "bad-sys-hooks": "import sys as _sys, io as _io\n"
+                     "_sys.excepthook = lambda *a: None\n"
+                     "_sys.stderr = _io.StringIO()\n"
+                     "_sys.settrace(lambda *a: None)\n",
+    "bad-event-callback": "def _every_cell(*args):  # puts the hook back before every cell\n"
+                          "    get_ipython().set_custom_exc((BaseException,), "
+                          "lambda *a, **k: None)\n"
+                          "get_ipython().events.register('pre_run_cell', _every_cell)\n",
+}
+# After the release's first answer: the function the tests call installs the hook itself.
+DURING_CALL = ("_plain_{name} = {name}\n"
+               "def {name}(*args, **kwargs):\n"
+               "    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+               "    return _plain_{name}(*args, **kwargs)\n")
+
 # Makes the reference the tests compare with (cnnbook.ops.<name>) the student's function.
 PATCH_OPS = "import cnnbook.ops\ncnnbook.ops.{name} = {name}\n"
 
@@ -116,6 +190,14 @@ def bad_class(assignment):
         ("like", f"blank-{first}"))
     add("bad-syntax", solved(**{second: sources[second] + "\ndef broken(:\n    pass\n"}),
         ("like", f"blank-{second}"))
+    released = nbformat.read(release[notebook_name], as_version=4)
+    answer = next(c.source for c in released.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == first)
+    for student, code in {**TAMPER, **KERNEL_TAMPER}.items():
+        add(student, course.fill_cells(released, {first: code + answer}), ("score", 0))
+    if f"def {first}(" in answer:
+        add("bad-hook-during-call", course.fill_cells(
+            released, {first: answer + "\n" + DURING_CALL.format(name=first)}), ("score", 0))
     add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),

@@ -16,6 +16,15 @@ built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
       in the same process as the tests, so a determined attack from inside a
       function the test calls is not ruled out; ``cnnbook.checks.forbidden``
       undoes changes made during the call it wraps.)
+    * The kernel's own state is restored too (``_kernel_state``): IPython's input and
+      AST transformers, custom exception handler, traceback and display hooks, event
+      callbacks, the kernel's message handlers, ``sys`` hooks, trace and profile
+      functions, streams, and class-level patches of the shell, kernel and session
+      classes. The guard answers with a per-notebook token (a transformer rewriting the
+      grader's call is caught); a test during which that state changed, or whose error
+      the kernel reported but whose output was hidden, fails.
+    * Where the grader is root, kernels run as a fresh unprivileged uid through
+      ``setpriv`` (``UnprivilegedKernelManager``, tools/sandbox.py).
     * A cell that kills the kernel (``os._exit``, a crash) or cannot be
       interrupted after a timeout no longer loses the whole submission: the cell
       gets an error output saying what happened, later cells are marked as not
@@ -39,6 +48,7 @@ import builtins
 import re
 import secrets
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -55,7 +65,137 @@ class @NAME@:
     """The grader's guard (tools/nbgrader_plugins.py)."""
 
 
-def _make_guard(guard, prefixes, imports, namespace):
+def _kernel_state(sys):
+    """Snapshot the shell's, the kernel's and sys's state; return a function putting it back.
+
+    That function returns the names of what it had to put back.
+    """
+    import threading
+
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    session = getattr(kernel, "session", None)
+    _vars, _type, _list, _dict, _id = vars, type, list, dict, id
+    _isinstance, _hasattr, _getattr = isinstance, hasattr, getattr
+    _setattr, missing, _zip, _all, _len = setattr, object(), zip, all, len
+    type_setattr, type_delattr = type.__setattr__, type.__delattr__
+    plain = (int, float, str, bool, bytes, type(None))
+    objects = [o for o in (shell, kernel, session, getattr(shell, "displayhook", None),
+                           getattr(shell, "display_pub", None), getattr(shell, "InteractiveTB", None),
+                           getattr(shell, "SyntaxTB", None), getattr(shell, "events", None),
+                           getattr(shell, "input_transformer_manager", None),
+                           getattr(shell, "compile", None), sys.stdout, sys.stderr)
+               if o is not None]
+    classes, seen = [], set()
+    for obj in objects:
+        for cls in _type(obj).__mro__:
+            if cls is not object and _id(cls) not in seen:
+                seen.add(_id(cls))
+                classes.append((cls, _dict(_vars(cls))))
+
+    # Lists and dicts of hooks, put back item by item; objects put back by identity. Other
+    # instance attributes are the kernel's running state (counters, parents of messages).
+    containers = {"ast_transformers", "input_transformers_post", "cleanup_transforms",
+                  "line_transforms", "token_transformers", "callbacks", "shell_handlers",
+                  "control_handlers"}
+    kept = {"session", "displayhook", "display_pub", "display_trap", "InteractiveTB", "SyntaxTB",
+            "CustomTB", "custom_exceptions", "events", "input_transformer_manager", "compile",
+            "iopub_socket", "iopub_thread", "shell", "kernel", "excepthook"}
+    _callable = callable
+
+    def copy(key, value):
+        if key in containers and _isinstance(value, list):
+            return (value, _list(value))
+        if key in containers and _isinstance(value, dict):
+            return (value, {k: (_list(v) if _isinstance(v, list) else v) for k, v in value.items()})
+        return (value, None)
+
+    def chosen(own):
+        return {k: copy(k, v) for k, v in own.items() if k in containers or k in kept or (
+            _callable(v) and not _isinstance(v, plain))}
+
+    instances = []
+    for obj in objects:
+        own = _getattr(obj, "__dict__", None)
+        if own is None:
+            continue
+        traits = own.get("_trait_values")
+        instances.append((obj, own, chosen(own), traits, chosen(traits or {})))
+    system = {name: _getattr(sys, name) for name in
+              ("excepthook", "displayhook", "stdout", "stderr", "stdin", "breakpointhook",
+               "unraisablehook")}
+    trace, profile = sys.gettrace(), sys.getprofile()
+    thread_hooks = (_getattr(threading, "_trace_hook", None),
+                    _getattr(threading, "_profile_hook", None))
+
+    def same(value, contents):  # by identity: a student's object may answer == with True
+        if _isinstance(value, list):
+            return _len(value) == _len(contents) and _all(a is b for a, b in _zip(value, contents))
+        if _len(value) != _len(contents):
+            return False
+        for k, v in contents.items():
+            current = value.get(k, missing)
+            if _isinstance(v, list):
+                if not _isinstance(current, list) or not same(current, v):
+                    return False
+            elif current is not v:
+                return False
+        return True
+
+    def put_back(target, saved, changed, label):
+        for key, (value, contents) in saved.items():
+            if target.get(key, missing) is not value:
+                target[key] = value
+                changed.append(label + key)
+            if contents is not None and not same(value, contents):
+                if _isinstance(value, list):
+                    value[:] = contents
+                else:
+                    value.clear()
+                    value.update({k: _list(v) if _isinstance(v, list) else v
+                                  for k, v in contents.items()})
+                changed.append(label + key)
+
+    def restore_state():
+        changed = []
+        for name, value in system.items():
+            if _getattr(sys, name, None) is not value:
+                _setattr(sys, name, value)
+                changed.append("sys." + name)
+        if sys.gettrace() is not trace:
+            sys.settrace(trace)
+            changed.append("sys.settrace")
+        if sys.getprofile() is not profile:
+            sys.setprofile(profile)
+            changed.append("sys.setprofile")
+        if (_getattr(threading, "_trace_hook", None),
+                _getattr(threading, "_profile_hook", None)) != thread_hooks:
+            threading._trace_hook, threading._profile_hook = thread_hooks
+            changed.append("threading hooks")
+        for cls, saved in classes:
+            current = _vars(cls)
+            for key, value in saved.items():
+                if current.get(key, missing) is not value and key not in ("__dict__", "__weakref__"):
+                    type_setattr(cls, key, value)
+                    changed.append(cls.__name__ + "." + key)
+            for key in [k for k in current if k not in saved]:
+                type_delattr(cls, key)
+                changed.append(cls.__name__ + "." + key)
+        for obj, own, saved, traits, saved_traits in instances:
+            label = _type(obj).__name__ + "."
+            put_back(own, saved, changed, label)
+            for key in [k for k in own if k not in saved and not _isinstance(own[k], plain)]:
+                if _hasattr(_type(obj), key):  # an instance attribute hiding the class's
+                    del own[key]
+                    changed.append(label + key)
+            if traits is not None:
+                put_back(traits, saved_traits, changed, label)
+        return changed
+
+    return restore_state
+
+
+def _make_guard(guard, prefixes, imports, namespace, token):
     import builtins
     import importlib
     import sys
@@ -121,6 +261,15 @@ def _make_guard(guard, prefixes, imports, namespace):
                     namespace[key] is not getitem(shadows, key, missing):
                 delitem(namespace, key)
 
+    # The kernel's own state: everything deciding whether a test cell's error reaches
+    # nbgrader, or whether the code run is the code nbgrader sent (_kernel_state).
+    kernel_state = _kernel_state(sys)
+    plain_restore_modules = restore
+
+    def restore(names=(), only_light=False):
+        plain_restore_modules(names, only_light)
+        return kernel_state()
+
     hooks = getattr(modules_dict.get("cnnbook.checks"), "_AFTER_CALL", None)
     if _isinstance(hooks, _list):  # checks.forbidden restores after each student call too
         in_list, append = list.__contains__, list.append
@@ -130,18 +279,25 @@ def _make_guard(guard, prefixes, imports, namespace):
             plain_restore((), True)
 
         def restore(names=()):
-            plain_restore(names)
+            changed = plain_restore(names)
             if not in_list(hooks, after_call):  # a cell emptied the list
                 append(hooks, after_call)
+            return changed
 
         append(hooks, after_call)
-    guard.restore, guard.extend = staticmethod(restore), staticmethod(extend)
+    _print, _join = print, ",".join
+
+    def report(names=()):  # what the grader calls: restore, then answer with the token
+        changed = restore(names)
+        _print(token + " " + _join(changed))
+
+    guard.restore, guard.extend = staticmethod(report), staticmethod(extend)
     setitem(_vars(builtins), guard.__name__, guard)  # a strong reference, under a random name
     extend()
 
 
-_make_guard(@NAME@, @PREFIXES@, @IMPORTS@, globals())
-del _make_guard, @NAME@
+_make_guard(@NAME@, @PREFIXES@, @IMPORTS@, globals(), @TOKEN@)
+del _make_guard, _kernel_state, @NAME@
 '''
 
 _CALL_CODE = ("[c for c in ().__class__.__mro__[1].__subclasses__() "
@@ -197,9 +353,48 @@ def is_test_cell(cell):
 
 
 def is_student_cell(cell):
-    """True for a code cell whose source comes from the student (not a locked cell)."""
+    """True for a code cell whose source comes from the student (not a locked cell).
+
+    A locked cell is the course's only with a grade id: nbgrader puts back the source of
+    every locked cell it knows and deletes the grade ids it does not know, so a cell a
+    student marked ``locked`` stays the student's.
+    """
     meta = _nbgrader(cell)
-    return cell.cell_type == "code" and (meta.get("solution") or not meta.get("locked"))
+    return cell.cell_type == "code" and bool(
+        meta.get("solution") or not meta.get("locked") or not meta.get("grade_id"))
+
+
+class GuardError(RuntimeError):
+    """The grader could not grade a notebook safely: the submission is graded again next run."""
+
+
+class UnprivilegedKernelManager(AsyncKernelManager):
+    """A kernel started through ``setpriv`` as a fresh uid that can write only its own folder.
+
+    See tools/sandbox.py; used by :class:`GuardedExecute` when the grader runs as root.
+    """
+
+    sandbox = None
+
+    def _sandbox(self):
+        if self.sandbox is None:
+            import sandbox
+
+            self.sandbox = sandbox.Sandbox()
+            self.connection_file = str(self.sandbox.folder / "kernel.json")
+        return self.sandbox
+
+    def write_connection_file(self, **kwargs):
+        box = self._sandbox()
+        super().write_connection_file(**kwargs)
+        box.give(self.connection_file)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self._sandbox().prefix() + super().format_kernel_cmd(extra_arguments)
+
+    def close_sandbox(self):
+        if self.sandbox is not None:
+            self.sandbox.close()
 
 
 class GuardedExecute(Execute):
@@ -224,10 +419,24 @@ class GuardedExecute(Execute):
         help="Modules imported by the snapshot itself, before any student code runs.",
     ).tag(config=True)
 
+    setup_timeout = Integer(
+        600,
+        help="Seconds allowed to the grader's own cells (its guard, which imports TensorFlow "
+             "clean) and to the locked set-up cells: these run the course's code, not the "
+             "student's, so the per-cell limit (timeout) does not apply to them; a slow or "
+             "loaded machine must not turn them into a timeout. After a cell has timed out, "
+             "the kernel may still be busy with it, and timeout applies to them again.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._guard_name = "_" + secrets.token_hex(12)
+        self._token = secrets.token_hex(16)  # the guard's answer: a cell cannot print it unread
+        self._noise = set()
         self._guard_ready = False
         self._stopped = None  # why the kernel stopped, once it has
+        self._guard_tried = False  # the guard is set up once, before any student code, or never
+        self._grader_cells = set()  # ids of the grader's own hidden cells (see _get_timeout)
+        self._timed_out = False  # a cell ran past the limit: the kernel may still be busy
         # What the locked set-up cells import is imported clean by the snapshot, in
         # case a student cell comes first.
         imports = list(self.clean_imports)
@@ -235,24 +444,86 @@ class GuardedExecute(Execute):
             if cell.cell_type == "code" and not is_student_cell(cell) and not is_test_cell(cell):
                 imports += [m for m in _imports(cell.source) if m not in imports]
         self._imports = tuple(imports)
-        return super().preprocess(nb, resources, km)
+        import sandbox
 
-    def _run_hidden(self, code, index):
-        """Run grader code in the kernel; return its error output or None."""
+        if km is None and sandbox.available():  # root: the kernel runs without write rights
+            self.kernel_manager_class = UnprivilegedKernelManager
+        self._managers = []
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            for manager in self._managers:  # kill what the kernel left, remove its folder
+                manager.close_sandbox()
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        if isinstance(manager, UnprivilegedKernelManager):
+            self._managers.append(manager)
+        return manager
+
+    def _get_timeout(self, cell):
+        """The per-cell limit for student and test cells; setup_timeout for the course's own."""
+        course_cell = cell is not None and (id(cell) in self._grader_cells or (
+            cell.get("cell_type") == "code" and not is_student_cell(cell)
+            and not is_test_cell(cell)))
+        if course_cell and not self._timed_out and self.timeout and self.timeout > 0:
+            return max(self.timeout, self.setup_timeout)
+        return super()._get_timeout(cell)
+
+    def _execute_hidden(self, code, index):
+        """Run grader code in the kernel as a cell of its own; return that cell."""
         real = self.nb.cells[index]
         hidden = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
                               execution_count=None, id=f"grader-{index}")
+        self._grader_cells.add(id(hidden))
         try:
             super().execute_cell(hidden, index, store_history=False)
         finally:
             self.nb.cells[index] = real  # nbclient stores the executed cell in the notebook
-        errors = [o for o in hidden.outputs if o.output_type == "error"]
+            self._grader_cells.discard(id(hidden))
+        self._note_timeout(hidden)
+        return hidden
+
+    def _note_timeout(self, cell):
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            self._timed_out = True
+
+    def _run_hidden(self, code, index):
+        """Run grader code in the kernel; return its error output or None."""
+        errors = [o for o in self._execute_hidden(code, index).outputs if o.output_type == "error"]
         return errors[0] if errors else None
 
     def _call(self, which, index, names=()):
         code = (_CALL_CODE.replace("@QNAME@", repr(self._guard_name))
                 .replace("@WHICH@", which).replace("@ARGS@", repr(tuple(names)) if names else ""))
         return self._run_hidden(code, index)
+
+    def _restore(self, index, names=()):
+        """Run the guard's restore; return (error or None, what it put back of the kernel's state).
+
+        The guard answers with a token drawn for this notebook: a cell that rewrites the
+        grader's code (an input or AST transformer) cannot answer in its place.
+        """
+        code = (_CALL_CODE.replace("@QNAME@", repr(self._guard_name)).replace("@WHICH@", "restore")
+                .replace("@ARGS@", repr(tuple(names)) if names else ""))
+        hidden = self._execute_hidden(code, index)
+        errors = [o for o in hidden.outputs if o.output_type == "error"]
+        text = "".join(o.get("text", "") for o in hidden.outputs if o.output_type == "stream")
+        line = next((x for x in text.splitlines() if x.startswith(self._token)), None)
+        if errors or line is None:
+            why = f"{errors[0].ename}: {errors[0].evalue}" if errors else "its code did not run as sent"
+            return _error("GraderError", "the grader could not restore the kernel before this "
+                          f"cell ({why}); did a cell tamper with it?"), []
+        return None, [n for n in line[len(self._token):].strip().split(",") if n]
+
+    def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        # The kernel said the cell failed but no error output arrived: something hid it.
+        content = (exec_reply or {}).get("content", {})
+        if content.get("status") == "error" and cell.get("outputs") is not None \
+                and not any(o.output_type == "error" for o in cell.outputs):
+            cell.outputs.append(_error("GraderError", "the cell raised {} but its error output "
+                                       "was hidden".format(content.get("ename", "an error"))))
+        return super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code":
@@ -262,21 +533,49 @@ class GuardedExecute(Execute):
             return cell
         try:
             student = is_student_cell(cell)
-            if student and not self._guard_ready:
+            if (student or is_test_cell(cell)) and not self._guard_tried:
+                # Once, before the first cell a student wrote: a snapshot taken after one
+                # would hold that cell's changes as the state to restore.
+                self._guard_tried = True
                 code = (_SNAPSHOT_CODE.replace("@NAME@", self._guard_name)
                         .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
-                        .replace("@IMPORTS@", repr(self._imports)))
-                self._guard_ready = self._run_hidden(code, cell_index) is None
+                        .replace("@IMPORTS@", repr(self._imports))
+                        .replace("@TOKEN@", repr(self._token)))
+                error = self._run_hidden(code, cell_index)
+                if error is None:
+                    # What the kernel itself changes in every cell (IPython resets
+                    # sys.excepthook, ipykernel its streams): restored, but no sign of tampering.
+                    self._run_hidden("pass", cell_index)
+                    error, noise = self._restore(cell_index)
+                    self._noise = set(noise)
+                if error is not None:  # never grade without the guard: the grader failed
+                    raise GuardError(f"the grader could not set up its guard in the kernel "
+                                     f"({error.ename}: {error.evalue}); nothing was graded")
+                self._guard_ready = True
             if not student and self._guard_ready:
-                error = self._call("restore", cell_index, _names_used(cell.source))
+                error, _ = self._restore(cell_index, _names_used(cell.source))
                 if error is not None:
-                    cell.outputs = [_error(
-                        "GraderError",
-                        "the grader could not restore numpy, cnnbook and TensorFlow before "
-                        f"this cell ({error.ename}: {error.evalue}); did a cell tamper with them?",
-                    )]
+                    cell.outputs = [error]
                     return cell
+            generous = not self._timed_out  # setup_timeout applies (see _get_timeout)
             cell = super().execute_cell(cell, cell_index, execution_count, store_history)
+            self._note_timeout(cell)
+            if generous and not student and not is_test_cell(cell) and any(
+                    o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                # A set-up cell of the course ran past setup_timeout: the machine, not the
+                # student; grading on would score the tests of a half-set-up kernel.
+                raise GuardError(f"the course's set-up cell {cell_index} ran longer than "
+                                 f"{max(self.timeout or 0, self.setup_timeout)} s; nothing was graded")
+            if is_test_cell(cell) and self._guard_ready:
+                # What changed the kernel's state during the test (a student's function
+                # installing a hook) may have hidden its failure: the test fails.
+                error, changed = self._restore(cell_index)
+                changed = [c for c in changed if c not in self._noise]
+                if error is not None or changed:
+                    cell.outputs.append(error or _error(
+                        "GraderError", "the kernel's state changed while this test ran ("
+                        + ", ".join(changed[:6]) + "): the test does not count"))
+                    self.nb.cells[cell_index] = cell
             if not student and not is_test_cell(cell) and self._guard_ready:
                 self._call("extend", cell_index)  # what a set-up cell imported is protected too
             return cell

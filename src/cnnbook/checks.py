@@ -22,6 +22,8 @@ when it does not, so nbgrader scores the test cell that calls it.
 """
 
 import contextlib
+import sys as _sys
+import threading as _threading
 from types import FunctionType as _FunctionType
 
 import numpy as np
@@ -29,8 +31,132 @@ import numpy as np
 # Bound once, at import, for forbidden(): what a student's code rebinds later does not
 # reach these. The autograder appends its restore function to _AFTER_CALL.
 _getattr, _setattr, _dict, _list, _isinstance = getattr, setattr, dict, list, isinstance
+_getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile, \
+    _threading.setprofile
+_modules = _sys.modules
+_getframe, _any, _tuple = _sys._getframe, any, tuple
+
+# Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
+# generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
+# tf.nn.convolution and a name bound before the test all end in one of these functions, so
+# :func:`forbidden` blocks their code objects, whatever name reaches them.
+_TF_KERNELS = {
+    "conv": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
+    "convolution": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
+    "max_pool": ("gen_nn_ops", ("max_pool",)),
+    "avg_pool": ("gen_nn_ops", ("avg_pool",)),
+    "pool": ("gen_nn_ops", ("max_pool", "avg_pool")),
+    "non_max_suppression": ("gen_image_ops", ("non_max_suppression",)),
+    "combined_non_max_suppression": ("gen_image_ops", ("combined_non_max_suppression",)),
+}
+
+
+def _blocked_code(module, names):
+    """The code objects whose run means a blocked computation ran, with their public names."""
+    codes = {}
+    for name in names:
+        function = _getattr(module, name, None)
+        code = _getattr(function, "__code__", None)
+        if code is not None:  # the reference itself, under any name
+            codes[code] = name
+    if _getattr(module, "__name__", "").startswith("tensorflow"):
+        for name in names:
+            key = name[:-2] if name.endswith("2d") else name
+            key = next((k for k in _TF_KERNELS if key == k or key.startswith(k + "_")), key)
+            if key not in _TF_KERNELS:
+                continue
+            generated, prefixes = _TF_KERNELS[key]
+            kernels = _modules.get("tensorflow.python.ops." + generated)
+            for attr, value in _dict(_getattr(kernels, "__dict__", {})).items():
+                if attr.startswith(prefixes) and _isinstance(value, _FunctionType):
+                    codes[value.__code__] = name
+    return codes
+
 _CHECKS = globals()
 _AFTER_CALL = []
+# The references reference_parts() has put in place, which forbidden() lets call what it
+# blocks. A tuple, rebound (never changed in place): the grader's restore of this module
+# before every test cell puts back the empty one, whatever a student's cell bound here.
+_REFERENCES = ()
+
+
+def _call_reference(function, args, kwargs):
+    """Run one of the references that reference_parts() put in place (see _from_reference)."""
+    return function(*args, **kwargs)
+
+
+_REFERENCE_CODE = _call_reference.__code__
+
+
+def _from_reference(frame, allowed):
+    """True when ``frame`` runs inside one of the ``allowed`` references, called as put in place."""
+    while frame is not None:
+        if frame.f_code is _REFERENCE_CODE:
+            function = frame.f_locals.get("function")
+            if _any(function is f for f in allowed):
+                return True
+        frame = frame.f_back
+    return False
+
+
+@contextlib.contextmanager
+def reference_parts(namespace, **references):
+    """Put reference versions of earlier parts in place of the student's while the block runs.
+
+    A later part's tests call the student's function with the course's versions of the
+    earlier functions it builds on, so one mistake costs one part: a wrong ``zero_pad``
+    fails Part A's tests, not also those of ``conv_forward``, which pads with it. The
+    student's functions are put back on exit. Inside a reference, what :func:`forbidden`
+    blocks may run: the reference is the course's code, not the student's.
+
+    Parameters
+    ----------
+    namespace : dict
+        The notebook's global names (``globals()`` in a test cell), where the student's
+        later function looks up the earlier ones.
+    **references : callable
+        For each earlier function's name, its reference version (same arguments).
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> def double(x):  # the student's Part A, wrong
+    ...     return x + x + 1
+    >>> def quadruple(x):  # the student's Part B, built on Part A
+    ...     return double(double(x))
+    >>> with reference_parts(globals(), double=lambda x: 2 * x):
+    ...     quadruple(3)
+    12
+    >>> quadruple(3)
+    15
+    """
+    global _REFERENCES
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in references}
+    before = _REFERENCES
+
+    def put_in_place(function):
+        def reference(*args, **kwargs):
+            return _call_reference(function, args, kwargs)
+
+        reference.__name__ = _getattr(function, "__name__", "reference")
+        return reference
+
+    try:
+        _REFERENCES = _tuple(references.values())
+        for name, function in references.items():
+            namespace[name] = put_in_place(function)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+        _REFERENCES = before
 
 # Bound once, at import: rebinding np.<name> afterwards does not reach these.
 _asarray = np.asarray
@@ -286,8 +412,24 @@ def forbidden(module, names, label=None):
     saved_code = [(f, f.__code__) for f in saved_checks.values() if _isinstance(f, _FunctionType)]
     hooks = _list(_AFTER_CALL)
 
+    codes, seen = _blocked_code(module, names), []
+    previous = _getprofile()
+    allowed = _REFERENCES  # read now, before the student's code runs
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code in codes and not (
+                allowed and _from_reference(frame, allowed)):
+            seen.append(codes[frame.f_code])
+            raise AssertionError(
+                f"your code calls {label}.{codes[frame.f_code]} (by another name or route), "
+                "which the tests compare it with: write the computation yourself")
+        if previous is not None:
+            previous(frame, event, arg)
+
     def blocker(name):
         def blocked(*args, **kwargs):
+            if allowed and _from_reference(_getframe(1), allowed):  # a reference_parts() one
+                return saved[name](*args, **kwargs)
             raise AssertionError(
                 f"your code calls {label}.{name}, which the tests compare it with: "
                 "write the computation yourself"
@@ -298,7 +440,11 @@ def forbidden(module, names, label=None):
     try:
         for name in names:
             setattr(module, name, blocker(name))
+        if codes:
+            _setprofile(hook)
+            _thread_setprofile(hook)
         yield
+        removed = codes and _getprofile() is not hook
     finally:
         for name, function in saved.items():
             _setattr(module, name, function)
@@ -308,11 +454,18 @@ def forbidden(module, names, label=None):
                     namespace[key] = value
         for function, code in saved_code:
             function.__code__ = code
-        for hook in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
-            hook()
+        for restore in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
+            restore()
+        if codes:  # after the restore, which puts back the profile function of the snapshot
+            _setprofile(previous)
+            _thread_setprofile(None)
+    if seen:  # caught even where the student's code caught the error
+        raise AssertionError(f"your code calls {label}.{seen[0]} (by another name or route), "
+                             "which the tests compare it with: write the computation yourself")
+    if removed:
+        raise AssertionError("your code removed the grader's profile hook while it was checked")
 
 
-_getprofile, _setprofile = __import__("sys").getprofile, __import__("sys").setprofile
 _set, _id = set, id
 
 
@@ -372,17 +525,35 @@ def no_calls_to(functions, label):
             watched.add(_id(code))
     seen = []
     previous = _getprofile()
+    # As in forbidden(): what the block changes in this module is undone on exit.
+    saved_checks = _dict(_CHECKS)
+    saved_code = [(f, f.__code__) for f in saved_checks.values() if _isinstance(f, _FunctionType)]
+    hooks = _list(_AFTER_CALL)
 
     def profile(frame, event, arg):
         if event == "call" and _id(frame.f_code) in watched:
             seen.append(frame.f_code.co_name)
+        if previous is not None:  # a hook already in place (forbidden's) keeps watching
+            previous(frame, event, arg)
 
     _setprofile(profile)
+    _thread_setprofile(profile)
     try:
         yield
+        removed = _getprofile() is not profile
     finally:
+        for key, value in saved_checks.items():
+            if _CHECKS.get(key, saved_checks) is not value:
+                _CHECKS[key] = value
+        for function, code in saved_code:
+            function.__code__ = code
+        for restore in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
+            restore()
         _setprofile(previous)
-    if seen:
+        _thread_setprofile(None)
+    if seen:  # caught even where the student's code caught an error
         raise AssertionError(
             f"your code calls {label}, which the tests compare it with: write the computation yourself"
         )
+    if removed:
+        raise AssertionError("your code removed the grader's profile hook while it was checked")
