@@ -283,6 +283,34 @@ def test_no_calls_to_undoes_a_replaced_check():
     assert checks.assert_close is original
 
 
+def test_no_calls_to_survives_an_inner_forbidden_and_the_graders_restore():
+    """The grader's restore (in _AFTER_CALL) resets the profile function when an inner
+    forbidden() ends; the enclosing no_calls_to's hook must be back afterwards, not reported
+    as removed by the student (exercise 3's batch normalisation tests nest them this way)."""
+    import collections
+    import json
+    import sys
+
+    def graders_restore():
+        sys.setprofile(None)
+
+    checks._AFTER_CALL.append(graders_restore)
+    try:
+        with checks.no_calls_to([json.dumps], "json.dumps"):
+            with checks.forbidden(collections, ["OrderedDict"], "collections"):
+                total = sum([1, 2])
+        assert total == 3
+        alias = json.dumps
+        with pytest.raises(AssertionError, match="your code calls json.dumps"):
+            with checks.no_calls_to([json.dumps], "json.dumps"):
+                with checks.forbidden(collections, ["OrderedDict"], "collections"):
+                    pass
+                alias([1])  # after the inner block: still watched
+    finally:
+        checks._AFTER_CALL.remove(graders_restore)
+    assert sys.getprofile() is None
+
+
 def test_no_calls_to_inside_forbidden_keeps_both_watching():
     import json
     from cnnbook import ops

@@ -456,8 +456,11 @@ def forbidden(module, names, label=None):
             function.__code__ = code
         for restore in hooks:  # the autograder's own restore (tools/nbgrader_plugins.py)
             restore()
-        if codes:  # after the restore, which puts back the profile function of the snapshot
-            _setprofile(previous)
+        # After the restore, which puts back the profile function of the snapshot: the one
+        # in place when the block began comes back, so the hook of an enclosing check
+        # (no_calls_to, another forbidden) keeps watching.
+        _setprofile(previous)
+        if codes:
             _thread_setprofile(None)
     if seen:  # caught even where the student's code caught the error
         raise AssertionError(f"your code calls {label}.{seen[0]} (by another name or route), "
