@@ -153,14 +153,14 @@ def make_source_data(num_images, seed):
     return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
 
 
-def train(num_train=40_000, epochs=6, batch_size=128, learning_rate=2e-3, seed=0, width=16):
+def train(num_train=40_000, epochs=10, batch_size=128, learning_rate=2e-3, seed=0, width=16):
     """Train a fresh base and its source softmax, deterministically for a given seed on one machine.
 
     Parameters
     ----------
     num_train : int, default 40000
         Source images (seed ``seed``), drawn once and shuffled every epoch.
-    epochs : int, default 6
+    epochs : int, default 10
     batch_size : int, default 128
     learning_rate : float, default 2e-3
         Start of Adam's cosine decay to 0 over the whole run.
@@ -246,7 +246,7 @@ TINY = {"num_train": 400, "epochs": 1, "batch_size": 64, "num_test": 100}
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-train", type=int, default=40_000)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--width", type=int, default=16)
