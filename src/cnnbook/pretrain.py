@@ -9,9 +9,9 @@ distractors of clutter.
 
 Run ``python -m cnnbook.pretrain`` to retrain it: seeded and deterministic on the same
 machine (another CPU rounds differently and gives slightly different weights), about
-about 15 minutes of CPU on two cores (871 s for the shipped run). It writes the weights and a record of the command, seed,
-data, versions, time, load average and held-out source accuracy to
-``cnnbook/weights/``; ``--tiny --out FOLDER`` runs a seconds-long version elsewhere.
+15 minutes of CPU on two cores (871 s for the shipped run). It writes the weights and a
+record of the command, seed, data, versions, time, load average and held-out source
+accuracy to ``cnnbook/weights/``; ``--tiny --out FOLDER`` runs a seconds-long version elsewhere.
 :func:`cnnbook.models.load_pretrained_base` builds the base and loads those weights.
 """
 
