@@ -365,3 +365,45 @@ def residual_block(x, filters, stride=1, name=None):
                                  name=named("projection"))(x)
         shortcut = layers.BatchNormalization(name=named("projection_bn"))(shortcut)
     return layers.ReLU(name=named("out"))(layers.Add(name=named("add"))([y, shortcut]))
+
+
+def load_pretrained_base(trainable=False):
+    """Build the course's pretrained base convnet and load its shipped weights (offline).
+
+    The base is :func:`cnnbook.pretrain.build_base`: three blocks of 3×3
+    convolutions with batch normalisation (``block1``, ``block2``, ``block3``),
+    then global average pooling, the *bottleneck*. ``python -m cnnbook.pretrain``
+    trained it on twenty generated shapes (``cnnbook.shapes.SOURCE_SHAPES``), none
+    of them a class of chapter 3, and wrote its weights and their record to
+    ``cnnbook/weights/shapes_base.*``. It takes raw pixel values in [0, 255]
+    (it rescales them itself).
+
+    Parameters
+    ----------
+    trainable : bool, default False
+        Sets ``base.trainable``. Keep it ``False`` to use the base as a frozen
+        feature extractor; to fine-tune the top block, set ``trainable`` on the
+        layers whose names start with ``cnnbook.pretrain.TOP_BLOCK``.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"shapes_base"``, from ``(N, 32, 32, 3)`` images to ``(N, 64)``
+        bottleneck features.
+
+    Examples
+    --------
+    >>> base = load_pretrained_base()
+    >>> base.output_shape, base.trainable, len(base.trainable_weights)
+    ((None, 64), False, 0)
+    >>> [layer.name for layer in base.layers if layer.name.startswith("block3_conv")]
+    ['block3_conv1', 'block3_conv2']
+    """
+    from cnnbook import pretrain  # deferred: no work at import time
+
+    classifier = pretrain.load_source_classifier()
+    pretrained = classifier.get_layer(pretrain.BASE_NAME)
+    base = pretrain.build_base(pretrained.get_layer("block1_conv1").filters)
+    base.set_weights(pretrained.get_weights())
+    base.trainable = trainable
+    return base
