@@ -242,6 +242,25 @@ class TestBadClass:
             assert cell["grade_id"] in page
 
 
+    # The file attackers graded again with kernels that can write (fixture files_restored).
+    # In this class, not one of their own: --dist loadscope gives each class to one worker,
+    # and a second class would grade the whole bad class again on the other worker.
+    def test_the_restoring_run_ends_cleanly(self, files_restored):
+        assert files_restored["done"].returncode == 0, files_restored["done"].stderr[-3000:]
+
+    def test_others_are_graded_as_without_the_attackers(self, files_restored, graded_class):
+        scores = files_restored["scores"]
+        assert scores["solution"] == graded_class["scores"]["solution"]
+        assert scores["wrong"] == graded_class["scores"]["wrong"]
+        assert scores["bad-writes-checks"] == scores["bad-rewrites-others"] == 0
+
+    def test_the_change_is_restored_and_reported(self, files_restored):
+        assert files_restored["unchanged"]
+        problems = files_restored["problems"]
+        assert "src/cnnbook/checks.py" in problems["bad-writes-checks"], problems
+        assert "restored" in problems["bad-writes-checks"]
+        assert "restored" not in problems["solution"] + problems["wrong"]
+
 @pytest.mark.slow
 def test_without_the_plugins_the_cheats_would_gain(tmp_path):
     """Control: nbgrader alone gives the monkey-patching students points the guard takes away.
@@ -399,25 +418,6 @@ def files_restored(tmp_path_factory, graded_class, cell_timeout):
     return {"done": done, "unchanged": before == after, "results": results,
             "scores": {s["student"]: s["score"] for s in results["submissions"]},
             "problems": {s["student"]: " ".join(s["problems"]) for s in results["submissions"]}}
-
-
-@pytest.mark.slow
-class TestFilesRestored:
-    def test_the_run_ends_cleanly(self, files_restored):
-        assert files_restored["done"].returncode == 0, files_restored["done"].stderr[-3000:]
-
-    def test_others_are_graded_as_without_the_attackers(self, files_restored, graded_class):
-        scores = files_restored["scores"]
-        assert scores["solution"] == graded_class["scores"]["solution"]
-        assert scores["wrong"] == graded_class["scores"]["wrong"]
-        assert scores["bad-writes-checks"] == scores["bad-rewrites-others"] == 0
-
-    def test_the_change_is_restored_and_reported(self, files_restored):
-        assert files_restored["unchanged"]
-        problems = files_restored["problems"]
-        assert "src/cnnbook/checks.py" in problems["bad-writes-checks"], problems
-        assert "restored" in problems["bad-writes-checks"]
-        assert "restored" not in problems["solution"] + problems["wrong"]
 
 
 def test_file_guard_restores_changed_deleted_and_added_files(tmp_path):

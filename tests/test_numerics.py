@@ -8,6 +8,10 @@ every chapter and every solution notebook under nbval with other numerics (one T
 thread and oneDNN's kernels on), which change the last digits of every training run. Each
 compared output must be a claim that holds with margin; exact figures belong in cells
 tagged ``nbval-ignore-output``.
+
+This is the suite's only run of the notebooks (pyproject.toml's testpaths leave book/ and
+solutions/ out): a notebook whose outputs hold under other numerics also executes cleanly
+and matches what was stored, so running it a second time as stored would only repeat work.
 """
 
 import os
