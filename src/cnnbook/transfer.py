@@ -1,0 +1,396 @@
+"""Transfer learning with the course's pretrained base: bottleneck features, a new head, fine-tuning.
+
+Chapter 5 transfers :func:`cnnbook.models.load_pretrained_base` (pretrained by
+``python -m cnnbook.pretrain`` on twenty source shapes) to two targets:
+
+- :func:`similar_target`: new classes of the same kind of images, chapter 3's ten
+  ``cnnbook.data.SHAPE_CLASSES`` (the base never saw them);
+- :func:`different_target`: scikit-learn's handwritten digits, upscaled to 32x32 and
+  put in three channels.
+
+Three strategies: *feature extraction* (:func:`bottleneck_features`, cached by
+:func:`cached_bottleneck_features`, with a small classifier on top); a *frozen base
+with a new head* (:func:`build_transfer_model`); and *fine-tuning* its top block
+after the head has converged (:func:`unfreeze_top_block`). :func:`per_class` draws
+the small labelled sets of the experiments.
+"""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from cnnbook import data, pretrain
+
+#: Seed of the similar target's images (chapter 3 draws its shapes with seed 0).
+SIMILAR_SEED = 5
+#: Images per class of the similar target: training set ("all") and test set.
+SIMILAR_TRAIN_PER_CLASS = 200
+SIMILAR_TEST_PER_CLASS = 100
+
+
+def bottleneck_features(base, images, batch_size=256):
+    """Compute the base's bottleneck features of ``images``, with the base in inference mode.
+
+    The base is called as ``base(batch, training=False)``: batch normalisation
+    uses its moving statistics and dropout (if any) is off, so an image's
+    features do not depend on the rest of its batch.
+
+    Parameters
+    ----------
+    base : keras.Model
+        From images ``(N, H, W, C)`` to features ``(N, D)``, e.g.
+        :func:`cnnbook.models.load_pretrained_base`.
+    images : array_like, shape (N, H, W, C)
+        Raw pixel values as the base expects them (for the course's base, uint8
+        or float in [0, 255]).
+    batch_size : int, default 256
+        Images per call (memory only: the result does not depend on it).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, D)
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> images, _ = data.make_shapes(6, seed=0)
+    >>> features = bottleneck_features(models.load_pretrained_base(), images, batch_size=4)
+    >>> features.shape, features.dtype
+    ((6, 64), dtype('float32'))
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    images = np.asarray(images)
+    batches = [np.asarray(base(images[start:start + batch_size].astype(np.float32), training=False))
+               for start in range(0, len(images), int(batch_size))]
+    if not batches:
+        return np.zeros((0, base.output_shape[-1]), np.float32)
+    return np.concatenate(batches).astype(np.float32)
+
+
+def fingerprint(base, images):
+    """Return a SHA-256 hex digest of ``images`` and the base's weights: the cache key.
+
+    Parameters
+    ----------
+    base : keras.Model
+    images : array_like
+
+    Returns
+    -------
+    str
+        64 hex digits; it changes when any pixel, the images' shape or dtype, or
+        any weight (trainable or not, e.g. batch normalisation's moving mean) changes.
+
+    Examples
+    --------
+    >>> from cnnbook import pretrain
+    >>> base = pretrain.build_base(width=2)
+    >>> images = np.zeros((2, 32, 32, 3), np.uint8)
+    >>> fingerprint(base, images) == fingerprint(base, images.copy())
+    True
+    >>> fingerprint(base, images) == fingerprint(base, images + 1)
+    False
+    """
+    digest = hashlib.sha256()
+    images = np.ascontiguousarray(images)
+    digest.update(f"{images.shape}{images.dtype}".encode())
+    digest.update(images.tobytes())
+    for weight in base.weights:
+        value = np.ascontiguousarray(np.asarray(weight))
+        digest.update(f"{weight.path}{value.shape}{value.dtype}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def cached_bottleneck_features(base, images, path):
+    """Compute the bottleneck features once, store them in ``path``, and reload them afterwards.
+
+    The ``.npz`` file holds the features and :func:`fingerprint` of the images
+    and weights. If the file exists with the same fingerprint, the features are
+    loaded, not computed; otherwise (no file, other images or other weights)
+    they are computed with :func:`bottleneck_features` and the file is
+    (over)written.
+
+    Parameters
+    ----------
+    base : keras.Model
+    images : array_like, shape (N, H, W, C)
+    path : str or pathlib.Path
+        The ``.npz`` file; its folder is created if needed.
+
+    Returns
+    -------
+    ndarray of float32, shape (N, D)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cnnbook import models
+    >>> base = models.load_pretrained_base()
+    >>> images, _ = data.make_shapes(4, seed=0)
+    >>> path = Path(tempfile.mkdtemp()) / "features.npz"
+    >>> first = cached_bottleneck_features(base, images, path)
+    >>> bool(np.array_equal(cached_bottleneck_features(base, images, path), first))
+    True
+    """
+    path = Path(path)
+    key = fingerprint(base, images)
+    if path.exists():
+        with np.load(path) as stored:
+            if "key" in stored and str(stored["key"]) == key:
+                return stored["features"].astype(np.float32)
+    features = bottleneck_features(base, images)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:  # a file object: np.savez would append .npz to a bare name
+        np.savez(file, features=features, key=np.array(key))
+    return features
+
+
+def build_transfer_model(base, num_classes, dropout=0.3, augment=None):
+    """Put a new softmax head on a frozen ``base``, compiled for training the head.
+
+    The model is: input -> ``augment`` (if given) -> ``base(x, training=False)``
+    -> ``Dropout(dropout)`` -> ``Dense(num_classes, softmax)`` named ``"head"``.
+    ``base.trainable`` is set to ``False``, so only the head trains, and its
+    batch normalisation runs in inference mode (moving statistics, never
+    updated): Keras 3 runs a frozen ``BatchNormalization`` layer in inference
+    mode, and the base is called with ``training=False`` as well (but see
+    :func:`unfreeze_top_block`: in Keras 3 that flag alone does not hold during
+    ``fit``). Compiled with Adam (learning rate 1e-3),
+    sparse categorical cross-entropy and the accuracy metric.
+
+    Parameters
+    ----------
+    base : keras.Model
+        From images to features, e.g. :func:`cnnbook.models.load_pretrained_base`.
+    num_classes : int
+    dropout : float, default 0.3
+        Rate of the dropout before the head; 0 for none.
+    augment : keras.layers.Layer, optional
+        Random transformations, e.g. :func:`cnnbook.training.augmentation`; they act
+        in training only.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"transfer_model"``.
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> model = build_transfer_model(models.load_pretrained_base(), 10)
+    >>> model.output_shape, [w.path for w in model.trainable_weights]
+    ((None, 10), ['head/kernel', 'head/bias'])
+    >>> round(float(model.optimizer.learning_rate), 8)
+    0.001
+    """
+    import keras
+
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    base.trainable = False
+    inputs = keras.Input(base.input_shape[1:], name="image")
+    x = augment(inputs) if augment is not None else inputs
+    x = base(x, training=False)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    model = keras.Model(inputs, outputs, name="transfer_model")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _nested_base(model, prefix):
+    """The one layer of ``model`` that is a model with layers named ``prefix...``."""
+    import keras
+
+    found = [layer for layer in model.layers if isinstance(layer, keras.Model)
+             and any(inner.name.startswith(prefix) for inner in layer.layers)]
+    if len(found) != 1:
+        raise ValueError(f"expected one base with layers named {prefix!r}... in "
+                         f"{model.name!r}, found {len(found)}")
+    return found[0]
+
+
+def unfreeze_top_block(model, learning_rate=1e-5, prefix=pretrain.TOP_BLOCK, batch_norm=False):
+    """Make the base's top block trainable and recompile with a lower learning rate: fine-tuning.
+
+    Call it after the head has converged (:func:`build_transfer_model` then
+    ``fit``): the base becomes trainable in the layers whose names start with
+    ``prefix`` only, the rest stay frozen, the head stays trainable. A change of
+    ``trainable`` takes effect at the next ``compile``, so the model is
+    recompiled with ``Adam(learning_rate)``, the same loss and metric.
+
+    The block's batch normalisation layers stay frozen unless ``batch_norm``
+    is true, and that is what keeps them in inference mode. In Keras 3 the
+    ``training=False`` written in :func:`build_transfer_model`'s graph does not
+    survive ``fit``: the model's ``training=True`` reaches every layer of the
+    nested base (``keras.src.models.functional.operation_fn``). A frozen
+    ``BatchNormalization`` layer always runs in inference mode (moving
+    statistics, never updated); a trainable one inside ``fit`` normalises with
+    each batch's statistics and updates its moving ones.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`build_transfer_model`.
+    learning_rate : float, default 1e-5
+        Much lower than the head's 1e-3, so the first updates do not wreck
+        the pretrained features.
+    prefix : str, default ``cnnbook.pretrain.TOP_BLOCK`` ("block3")
+    batch_norm : bool, default False
+        Also make the block's batch normalisation layers trainable (they then
+        run in training mode inside ``fit``: the mistake the chapter measures).
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself, recompiled.
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> model = unfreeze_top_block(build_transfer_model(models.load_pretrained_base(), 10))
+    >>> sorted({w.path.split("/")[0] for w in model.trainable_weights})
+    ['block3_conv1', 'block3_conv2', 'head']
+    >>> round(float(model.optimizer.learning_rate), 10)
+    1e-05
+    """
+    import keras
+
+    base = _nested_base(model, prefix)
+    base.trainable = True
+    for layer in base.layers:
+        is_batch_norm = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = layer.name.startswith(prefix) and (batch_norm or not is_batch_norm)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def per_class(images, labels, n, seed):
+    """Keep the first ``n`` examples of each class after a seeded shuffle: a small labelled set.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, ...)
+    labels : ndarray of int, shape (N,)
+    n : int or None
+        Examples per class; None keeps them all (shuffled).
+    seed : int
+        Seed of the shuffle (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    images, labels : ndarray
+        The kept examples, in the shuffled order.
+
+    Raises
+    ------
+    ValueError
+        If a class has fewer than ``n`` examples, or ``n`` is not positive.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    >>> x, y = per_class(np.arange(8), labels, 2, seed=0)
+    >>> np.bincount(y).tolist(), bool(np.all(labels[x] == y))
+    ([2, 2, 2], True)
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    if n is None:
+        return images[order], labels[order]
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive int or None, got {n!r}")
+    shuffled = labels[order]
+    keep = np.zeros(len(order), bool)
+    for label in np.unique(labels):
+        where = np.flatnonzero(shuffled == label)
+        if len(where) < n:
+            raise ValueError(f"class {label} has {len(where)} examples, fewer than n={n}")
+        keep[where[:n]] = True
+    kept = order[keep]
+    return images[kept], labels[kept]
+
+
+def similar_target(train_per_class=SIMILAR_TRAIN_PER_CLASS, test_per_class=SIMILAR_TEST_PER_CLASS,
+                   seed=SIMILAR_SEED):
+    """The similar target: chapter 3's ten shapes, new classes of the same kind of images as the source.
+
+    Drawn by ``cnnbook.data.make_shapes`` with its defaults (the ten
+    ``SHAPE_CLASSES``, no clutter), the training and test images from two seeds
+    spawned from ``seed``. The base was pretrained on twenty other shapes
+    (``cnnbook.pretrain.SOURCE_CLASSES``) and never saw these classes.
+
+    Parameters
+    ----------
+    train_per_class, test_per_class : int, default 200 and 100
+    seed : int, default ``SIMILAR_SEED``
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test)
+        uint8 images (N, 32, 32, 3) in [0, 255] and int64 labels (N,) in 0..9,
+        ``train_per_class`` (``test_per_class``) of each class.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = similar_target(2, 1)
+    >>> x_train.shape, x_train.dtype, np.bincount(y_train).tolist(), x_test.shape
+    ((20, 32, 32, 3), dtype('uint8'), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2], (10, 32, 32, 3))
+    """
+    classes = len(data.SHAPE_CLASSES)
+    train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
+    train = data.make_shapes(train_per_class * classes, pretrain.IMAGE_SIZE, seed=train_seed)
+    test = data.make_shapes(test_per_class * classes, pretrain.IMAGE_SIZE, seed=test_seed)
+    return train, test
+
+
+def digits_to_colour(images):
+    """Turn digit images in [0, 1] of shape (N, H, W, 1) into uint8 RGB images: grey in three channels.
+
+    Parameters
+    ----------
+    images : ndarray of float, shape (N, H, W, 1), values in [0, 1]
+
+    Returns
+    -------
+    ndarray of uint8, shape (N, H, W, 3)
+        ``round(255 * value)`` in each of the three channels.
+
+    Examples
+    --------
+    >>> digits_to_colour(np.array([[[[0.0], [0.5], [1.0]]]]))[0, 0].tolist()
+    [[0, 0, 0], [128, 128, 128], [255, 255, 255]]
+    """
+    grey = np.rint(np.clip(np.asarray(images, np.float64), 0, 1) * 255).astype(np.uint8)
+    return np.repeat(grey, 3, axis=-1)
+
+
+def different_target():
+    """The different target: scikit-learn's 8x8 digits, upscaled to 32x32, as three-channel uint8 images.
+
+    ``cnnbook.data.load_digits(size=32)``'s fixed split: its 1,257 training
+    images (the 180 validation images are not used) and 360 test images, made
+    into (N, 32, 32, 3) uint8 by :func:`digits_to_colour`. Light strokes on a
+    black background, nothing like the source's coloured shapes on textured
+    backgrounds.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test)
+        uint8 images (N, 32, 32, 3) and int64 labels (N,) in 0..9.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = different_target()
+    >>> x_train.shape, x_test.shape, x_train.dtype, int(y_train.max())
+    ((1257, 32, 32, 3), (360, 32, 32, 3), dtype('uint8'), 9)
+    """
+    splits = data.load_digits(size=pretrain.IMAGE_SIZE)
+    (x_train, y_train), (x_test, y_test) = splits.train, splits.test
+    return (digits_to_colour(x_train), y_train), (digits_to_colour(x_test), y_test)
