@@ -1,5 +1,7 @@
 """Tests of cnnbook.transfer: bottleneck features, the transfer model, fine-tuning, the targets."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,89 @@ def test_different_target_is_the_digits_in_three_equal_channels():
     np.testing.assert_array_equal(x_train[..., 0], x_train[..., 2])
     np.testing.assert_allclose(x_test[..., 1] / 255, digits.test[0][..., 0], atol=0.5 / 255 + 1e-6)
     assert x_train.max() == 255 and x_train.min() == 0
+
+
+def test_scratch_model_has_the_transfer_architecture_with_fresh_trainable_weights():
+    scratch = transfer.build_scratch_model(10, dropout=0.3)
+    pretrained = transfer.build_transfer_model(models.load_pretrained_base(), 10, dropout=0.3)
+    assert scratch.count_params() == pretrained.count_params()
+    assert [type(layer).__name__ for layer in scratch.layers] == [
+        type(layer).__name__ for layer in pretrained.layers]
+    assert len(scratch.trainable_weights) == len(scratch.layers[1].trainable_weights) + 2
+    norms = [layer for layer in scratch.layers[1].layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 6 and {layer.momentum for layer in norms} == {0.9}
+    assert {layer.momentum for layer in transfer.build_scratch_model(3, batch_norm_momentum=0.99)
+            .layers[1].layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.99}
+    shipped = models.load_pretrained_base().get_layer("block1_conv1").kernel
+    assert not np.allclose(np.asarray(scratch.layers[1].get_layer("block1_conv1").kernel), np.asarray(shipped))
+
+
+def test_fit_steps_takes_exactly_the_given_number_of_steps():
+    images = data.make_shapes(10, seed=0)[0]
+    labels = np.arange(10) % 2
+    for steps, batch in [(7, 4), (3, 32)]:  # 4 does not divide 10; 32 is larger than the set
+        model = transfer.build_scratch_model(2, dropout=0)
+        transfer.fit_steps(model, images, labels, steps, batch, seed=0)
+        assert int(model.optimizer.iterations.numpy()) == steps
+
+
+def test_accuracy_is_the_fraction_of_argmax_hits():
+    model = transfer.build_scratch_model(3, dropout=0)
+    images = data.make_shapes(6, seed=1)[0]
+    predicted = model.predict(images, verbose=0).argmax(axis=1)
+    assert transfer.accuracy(model, images, predicted) == 1.0
+    assert transfer.accuracy(model, images, (predicted + 1) % 3) == 0.0
+
+
+def test_feature_classifier_separates_separable_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    features = rng.normal(size=(60, 5)) + 5 * np.eye(3, 5)[labels]
+    assert transfer.feature_classifier(features, labels).score(features, labels) == 1.0
+
+
+def test_source_accuracy_falls_when_the_base_is_scrambled(base):
+    scrambled = models.load_pretrained_base()
+    kernel = scrambled.get_layer("block3_conv2").kernel
+    kernel.assign(np.random.default_rng(0).permutation(np.asarray(kernel).ravel()).reshape(kernel.shape))
+    assert transfer.source_accuracy(base, 200) >= 0.85
+    assert transfer.source_accuracy(scrambled, 200) < 0.5
+
+
+def test_gradient_norm_is_smaller_once_the_head_fits(images):
+    labels = np.arange(len(images)) % 10
+    model = transfer.build_transfer_model(models.load_pretrained_base(), 10, dropout=0)
+    random_head = transfer.top_block_gradient_norm(model, images, labels)
+    model.optimizer.learning_rate.assign(1e-2)
+    model.fit(images, labels, epochs=60, batch_size=40, verbose=0)  # the head learns these 40
+    assert transfer.top_block_gradient_norm(model, images, labels) < random_head / 3
+
+
+def test_the_shipped_record_has_every_run_and_its_provenance():
+    record = transfer.load_curves()
+    assert record["command"] == "python -m cnnbook.transfer --record"
+    assert record["settings"] == transfer.RECORD_SETTINGS
+    for name in ("similar", "different"):
+        rows = record["curves"][name]
+        assert [row["per_class"] for row in rows if not row["all"]] == [5, 20, 100]
+        for row in rows:
+            for key in ("scratch", "features", "head", "fine_tuned"):
+                assert 0 <= row[key] <= 1
+    assert len(record["fine_tuning"]["runs"]) == 4
+    assert set(record["versions"]) >= {"python", "numpy", "tensorflow", "keras"}
+    assert record["seconds"]["cpu"] <= 20 * 60
+
+
+def test_record_refuses_to_overwrite_the_shipped_record_in_quick_mode():
+    with pytest.raises(SystemExit):
+        transfer.main(["--record", "--quick"])
+
+
+@pytest.mark.slow
+def test_quick_record_runs_and_writes_a_loadable_record(tmp_path):
+    out = tmp_path / "curves.json"
+    transfer.main(["--record", "--quick", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["command"] == f"python -m cnnbook.transfer --record --quick --out {out}"
+    assert [row["per_class"] for row in record["curves"]["similar"]] == [5]
+    assert record["settings"]["scratch_steps"] == 4

@@ -15,7 +15,13 @@ after the head has converged (:func:`unfreeze_top_block`). :func:`per_class` dra
 the small labelled sets of the experiments.
 """
 
+import argparse
 import hashlib
+import json
+import os
+import platform
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +400,399 @@ def different_target():
     splits = data.load_digits(size=pretrain.IMAGE_SIZE)
     (x_train, y_train), (x_test, y_test) = splits.train, splits.test
     return (digits_to_colour(x_train), y_train), (digits_to_colour(x_test), y_test)
+
+
+# --- The record of chapter 5's curves: python -m cnnbook.transfer --record -------------------
+
+CURVES_PATH = pretrain.WEIGHTS_DIR / "transfer_curves.json"
+#: Labelled examples per class of the curves (None: the whole training set).
+SIZES = (5, 20, 100, None)
+#: Settings of the record: every run takes the same number of optimizer steps.
+RECORD_SETTINGS = {
+    "batch_size": 32,
+    "scratch_steps": 400,         # from scratch: all steps at 1e-3
+    "head_steps": 200,            # transfer: the head on the frozen base at 1e-3 ...
+    "fine_tune_steps": 200,       # ... then the top block and the head at fine_tune_rate
+    "head_rate": 1e-3,
+    "fine_tune_rate": 1e-4,
+    "dropout": 0.3,
+    "augmentation": {"shift": 0.1, "rotation": 0.5, "zoom": 0.1, "flip": "horizontal_and_vertical"},
+    "augmentation_digits": {"shift": 0.1, "rotation": 0.03, "zoom": 0.1, "flip": None},
+    "seeds": [0],
+    "scratch_batch_norm_momentum": 0.9,
+    "source_test_images": 1000,
+}
+
+
+def build_scratch_model(num_classes, dropout=0.3, augment=None, width=16, batch_norm_momentum=0.9):
+    """Build the transfer model's architecture with random weights, all trainable: the scratch baseline.
+
+    Input -> ``augment`` -> a fresh :func:`cnnbook.pretrain.build_base` (batch
+    normalisation in training mode inside ``fit``, as when training any network
+    from scratch) -> ``Dropout`` -> ``Dense(num_classes, softmax)`` named
+    ``"head"``; compiled like :func:`build_transfer_model` (Adam 1e-3).
+
+    Its batch normalisation layers use momentum 0.9 instead of Keras' 0.99. In a
+    run of a few hundred steps the default moving statistics lag behind the
+    weights, and the network scores far worse in inference mode than in training
+    mode: measured once (similar target, 100 images per class, 400 steps),
+    19.5 % of its own training images right in inference mode against 44.5 % in
+    training mode, and 22.7 % of the test images; with 0.9, 35.3 % and 38.4 %.
+    (``bench/bench_transfer.py`` found the same at 5 images per class.)
+
+    Parameters
+    ----------
+    num_classes : int
+    dropout : float, default 0.3
+    augment : keras.layers.Layer, optional
+    width : int, default 16
+        Filters of the first block, as in the pretrained base.
+    batch_norm_momentum : float, default 0.9
+
+    Returns
+    -------
+    keras.Model
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> model = build_scratch_model(10)
+    >>> model.count_params() == models.load_pretrained_base().count_params() + 65 * 10
+    True
+    """
+    import keras
+
+    base = pretrain.build_base(width)
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = batch_norm_momentum
+    inputs = keras.Input(base.input_shape[1:], name="image")
+    x = augment(inputs) if augment is not None else inputs
+    x = base(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    model = keras.Model(inputs, outputs, name="scratch_model")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def fit_steps(model, images, labels, steps, batch_size, seed):
+    """Train ``model`` for exactly ``steps`` batches, whatever the size of the training set.
+
+    The training set is repeated in seeded shuffles, cut into ``steps`` batches of
+    ``min(batch_size, N)`` examples, and fitted as one epoch: a set of 50 images
+    and one of 2,000 get the same number of updates.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled.
+    images, labels : ndarray, N examples
+    steps, batch_size, seed : int
+
+    Returns
+    -------
+    float
+        The mean training loss over the steps, as Keras reports it.
+
+    Examples
+    --------
+    >>> model = build_scratch_model(2, dropout=0)
+    >>> images = np.zeros((3, 32, 32, 3), np.uint8)
+    >>> loss = fit_steps(model, images, np.array([0, 1, 0]), steps=2, batch_size=2, seed=0)
+    >>> isinstance(loss, float)
+    True
+    """
+    batch = min(int(batch_size), len(labels))
+    rng = np.random.default_rng(seed)
+    repeats = -(-steps * batch // len(labels))
+    order = np.concatenate([rng.permutation(len(labels)) for _ in range(repeats)])[:steps * batch]
+    history = model.fit(images[order], labels[order], batch_size=batch, epochs=1, shuffle=False,
+                        verbose=0)
+    return float(history.history["loss"][-1])
+
+
+def accuracy(model, images, labels):
+    """Return the fraction of ``images`` that ``model`` classifies as ``labels`` (inference mode).
+
+    Examples
+    --------
+    >>> model = build_scratch_model(3, dropout=0)
+    >>> 0 <= accuracy(model, np.zeros((4, 32, 32, 3), np.uint8), np.array([0, 1, 2, 0])) <= 1
+    True
+    """
+    predicted = np.argmax(model.predict(images, batch_size=500, verbose=0), axis=1)
+    return float(np.mean(predicted == np.asarray(labels)))
+
+
+def feature_classifier(train_features, train_labels, seed=0):
+    """Fit the small classifier of feature extraction: logistic regression on standardised bottleneck features.
+
+    Parameters
+    ----------
+    train_features : ndarray, shape (N, D)
+    train_labels : ndarray, shape (N,)
+    seed : int, default 0
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        ``StandardScaler`` then ``LogisticRegression`` (L2, C=1); ``.score(features, labels)``
+        gives the accuracy.
+
+    Examples
+    --------
+    >>> features = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.2]])
+    >>> feature_classifier(features, np.array([0, 0, 1, 1])).score(features, [0, 0, 1, 1])
+    1.0
+    """
+    from sklearn import linear_model, pipeline, preprocessing
+
+    classifier = pipeline.make_pipeline(
+        preprocessing.StandardScaler(),
+        linear_model.LogisticRegression(C=1.0, max_iter=2000, random_state=seed))
+    return classifier.fit(train_features, train_labels)
+
+
+def source_accuracy(base, num_test=1000):
+    """Return the source task's accuracy of the pretrained source head on ``base``'s current features.
+
+    The shipped source classifier (:func:`cnnbook.pretrain.load_source_classifier`)
+    gets ``base``'s weights in place of its own: if fine-tuning changed the base's
+    features, its source head no longer reads them as before. Held-out source
+    images as in :func:`cnnbook.pretrain.evaluate`.
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> source_accuracy(models.load_pretrained_base(), num_test=100) > 0.8
+    True
+    """
+    classifier = pretrain.load_source_classifier()
+    classifier.get_layer(pretrain.BASE_NAME).set_weights(base.get_weights())
+    return float(pretrain.evaluate(classifier, num_test)["accuracy"])
+
+
+def _augmentation(options, seed):
+    from cnnbook import training
+
+    return training.augmentation(seed=seed, **options)
+
+
+def _targets():
+    return {"similar": similar_target(), "different": different_target()}
+
+
+def top_block_gradient_norm(model, images, labels, prefix=pretrain.TOP_BLOCK):
+    """Return the norm of the loss gradient with respect to the top block's convolution kernels.
+
+    The gradient that fine-tuning's first step would follow: the mean
+    cross-entropy of ``model`` (called in inference mode) on one batch,
+    differentiated with respect to the kernels of the base's layers named
+    ``prefix...``, whether or not they are trainable yet.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`build_transfer_model`.
+    images : ndarray, shape (N, 32, 32, 3)
+    labels : ndarray of int, shape (N,)
+    prefix : str, default ``cnnbook.pretrain.TOP_BLOCK``
+
+    Returns
+    -------
+    float
+        The Euclidean norm of all those gradients together.
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> model = build_transfer_model(models.load_pretrained_base(), 10)
+    >>> images, labels = data.make_shapes(8, seed=0)
+    >>> top_block_gradient_norm(model, images, labels) > 0
+    True
+    """
+    import keras
+    import tensorflow as tf
+
+    base = _nested_base(model, prefix)
+    kernels = [layer.kernel for layer in base.layers
+               if layer.name.startswith(prefix) and isinstance(layer, keras.layers.Conv2D)]
+    with tf.GradientTape() as tape:
+        probabilities = model(images.astype(np.float32), training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        loss = tf.reduce_mean(loss)
+    gradients = tape.gradient(loss, kernels)
+    return float(tf.sqrt(sum(tf.reduce_sum(g**2) for g in gradients)))
+
+
+def _transfer_run(train, test, settings, seed, augment_options, fine_tune_rate=None,
+                  random_head=False, batch_norm=False):
+    """The transfer model: head on the frozen base, then the top block; scores of both phases."""
+    import keras
+
+    from cnnbook import models
+
+    keras.utils.set_random_seed(seed)
+    base = models.load_pretrained_base()
+    model = build_transfer_model(base, 10, settings["dropout"], _augmentation(augment_options, seed))
+    out = {}
+    if not random_head:
+        out["head_loss"] = fit_steps(model, *train, settings["head_steps"], settings["batch_size"], seed)
+        out["head_accuracy"] = accuracy(model, *test)
+    before = transfer_features = bottleneck_features(base, test[0][:500])
+    out["gradient_norm"] = top_block_gradient_norm(model, train[0][:settings["batch_size"]],
+                                          train[1][:settings["batch_size"]])
+    unfreeze_top_block(model, fine_tune_rate or settings["fine_tune_rate"], batch_norm=batch_norm)
+    fit_steps(model, *train, settings["fine_tune_steps"], settings["batch_size"], seed + 1)
+    out["fine_tuned_accuracy"] = accuracy(model, *test)
+    transfer_features = bottleneck_features(base, test[0][:500])
+    out["feature_change"] = float(np.linalg.norm(transfer_features - before) / np.linalg.norm(before))
+    out["source_accuracy"] = source_accuracy(base, settings["source_test_images"])
+    return out
+
+
+def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
+    """Run every experiment of chapter 5's record and return it as a dict (see :func:`load_curves`)."""
+    import keras
+
+    from cnnbook import models
+
+    targets = _targets()
+    base = models.load_pretrained_base()
+    curves, timing = {}, {}
+    for name, (train, test) in targets.items():
+        augment = settings["augmentation_digits" if name == "different" else "augmentation"]
+        test_features = bottleneck_features(base, test[0])
+        all_features = bottleneck_features(base, train[0])
+        rows = []
+        for n in sizes:
+            for seed in settings["seeds"]:
+                cpu = time.process_time()
+                x, y = per_class(*train, n, seed)
+                picked = per_class(np.arange(len(train[1])), train[1], n, seed)[0]
+                row = {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
+                       "all": n is None, "train_images": int(len(y)), "seed": seed}
+                row["features"] = float(feature_classifier(all_features[picked], y, seed)
+                                        .score(test_features, test[1]))
+                keras.utils.set_random_seed(seed)
+                scratch = build_scratch_model(10, settings["dropout"], _augmentation(augment, seed),
+                                              batch_norm_momentum=settings["scratch_batch_norm_momentum"])
+                fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
+                row["scratch"] = accuracy(scratch, *test)
+                run = _transfer_run((x, y), test, settings, seed, augment)
+                row["head"], row["fine_tuned"] = run["head_accuracy"], run["fine_tuned_accuracy"]
+                row["source_accuracy_after_fine_tuning"] = run["source_accuracy"]
+                row["cpu_seconds"] = round(time.process_time() - cpu, 1)
+                rows.append(row)
+                log(name, row)
+        curves[name] = rows
+    # fine-tuning done wrong, on the similar target at 20 examples per class
+    train, test = targets["similar"]
+    x, y = per_class(*train, 20, 0)
+    augment = settings["augmentation"]
+    cpu = time.process_time()
+    ways = {
+        "head first, then top block at fine_tune_rate": {},
+        "head first, then top block at the head's rate": {"fine_tune_rate": settings["head_rate"]},
+        "random head, top block at the head's rate": {"random_head": True,
+                                                      "fine_tune_rate": settings["head_rate"]},
+        "head first, then top block with batch norm in training mode": {"batch_norm": True},
+    }
+    fine_tuning = {}
+    for way, options in ways.items():
+        fine_tuning[way] = _transfer_run((x, y), test, settings, 0, augment, **options)
+        log(way, fine_tuning[way])
+    timing["fine_tuning_cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return {"curves": curves, "fine_tuning": {"per_class": 20, "target": "similar", "seed": 0,
+                                              "runs": fine_tuning},
+            "timing": timing}
+
+
+def load_curves():
+    """Load the record of chapter 5, written by ``python -m cnnbook.transfer --record``.
+
+    Returns
+    -------
+    dict
+        ``settings``; ``curves``: for the ``"similar"`` and ``"different"``
+        targets, one row per size and seed with the test accuracy of
+        ``"scratch"``, ``"features"`` (logistic regression on the bottleneck
+        features), ``"head"`` (the frozen base with a new head) and
+        ``"fine_tuned"`` (then the top block), and the source accuracy after
+        fine-tuning; ``fine_tuning``: four ways of fine-tuning on the similar
+        target (gradient norm, accuracy, change of the features, source
+        accuracy); the command, seeds, versions, CPU time and load average.
+
+    Raises
+    ------
+    ValueError
+        If the record is missing.
+
+    Examples
+    --------
+    >>> record = load_curves()
+    >>> sorted(record["curves"])
+    ['different', 'similar']
+    """
+    if not CURVES_PATH.exists():
+        raise ValueError(f"no record {CURVES_PATH.name} in {CURVES_PATH.parent}: "
+                         "run python -m cnnbook.transfer --record")
+    return json.loads(CURVES_PATH.read_text())
+
+
+def main(argv=None):
+    """``python -m cnnbook.transfer --record [--out FILE] [--quick]``: write chapter 5's record."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--record", action="store_true", help="run the experiments, write the record")
+    parser.add_argument("--out", type=Path, default=CURVES_PATH)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run with few steps and sizes, to check the script (use --out)")
+    args = parser.parse_args(argv)
+    if not args.record:
+        parser.error("nothing to do: pass --record")
+    settings, sizes = dict(RECORD_SETTINGS), SIZES
+    if args.quick:
+        if args.out.resolve() == CURVES_PATH:
+            parser.error("--quick would overwrite the shipped record: give --out another file")
+        settings.update(scratch_steps=4, head_steps=2, fine_tune_steps=2, source_test_images=100)
+        sizes = (5,)
+
+    import keras
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    load_before = os.getloadavg()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = record_curves(settings, sizes)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    record = {
+        "command": " ".join(["python -m cnnbook.transfer", *(sys.argv[1:] if argv is None else argv)]),
+        "settings": settings,
+        "sizes": [n for n in sizes],
+        "seeds": settings["seeds"],
+        "targets": {"similar": "similar_target(): make_shapes, SHAPE_CLASSES, "
+                               f"{SIMILAR_TRAIN_PER_CLASS} train / {SIMILAR_TEST_PER_CLASS} test "
+                               f"per class, seed {SIMILAR_SEED}",
+                    "different": "different_target(): load_digits(size=32), grey in 3 channels, "
+                                 "1257 train / 360 test"},
+        "base": {"record": pretrain.RECORD_PATH.name,
+                 "source_accuracy": json.loads(pretrain.RECORD_PATH.read_text())["test"]["accuracy"]},
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "tensorflow": tf.__version__, "keras": keras.__version__},
+        "machine": {"processor": platform.machine(), "cpu_count": pretrain._cpu_count(),
+                    "nice": os.nice(0)},
+        "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
+        "load_average": {"before": [round(v, 2) for v in load_before],
+                         "after": [round(v, 2) for v in os.getloadavg()]},
+        **result,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps({k: record[k] for k in ("seconds", "load_average")}))
+
+
+if __name__ == "__main__":
+    main()
