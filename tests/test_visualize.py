@@ -319,3 +319,25 @@ def test_plot_feature_maps_shows_the_input_and_the_maps():
     fig = visualize.plot_feature_maps(model, IMAGE, "conv")
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == ["input", "conv:0", "conv:1"]
+
+
+def test_grad_cams_of_a_batch_match_the_direct_computation_image_by_image():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((12, 12, 3)),
+        keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1"),
+        keras.layers.MaxPooling2D(2, name="p1"),
+        keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c2"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    images = np.random.default_rng(4).uniform(0, 1, (6, 12, 12, 3)).astype("float32")
+    classes = [0, 1, 2, 2, 1, 0]
+    batch = visualize.grad_cams(model, images, classes, "c2")
+    assert batch.shape == (6, 12, 12)
+    for image, class_index, heatmap in zip(images, classes, batch):
+        np.testing.assert_allclose(heatmap, direct_grad_cam(model, image, class_index, "c2"),
+                                   atol=1e-5)
+    assert (batch.max(axis=(1, 2)) > 0).sum() >= 3
+    with pytest.raises(ValueError, match="class_indices"):
+        visualize.grad_cams(model, images, [0, 1])

@@ -8,7 +8,8 @@ Chapter 7 and its exercise use these helpers on the course's own networks
 - :func:`receptive_field`: the size, spacing and first centre of the input window
   that one unit of a layer sees, computed from the layers' kernels, strides,
   padding and dilation;
-- :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017),
+- :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
+  :func:`grad_cams`,
   :func:`saliency_map` (Simonyan et al. 2014);
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
@@ -300,26 +301,60 @@ def grad_cam(model, image, class_index, layer_name=None):
     >>> heatmap.shape, bool(heatmap.min() >= 0), bool(heatmap.max() <= 1)
     ((6, 6), True, True)
     """
+    image = _check_image(image)
+    return grad_cams(model, image[None], [class_index], layer_name)[0]
+
+
+def grad_cams(model, images, class_indices, layer_name=None):
+    """Compute :func:`grad_cam` for a batch of images in one pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+        The class to map for each image.
+    layer_name : str, optional
+        Default :func:`last_conv_layer`.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+        Each heatmap in [0, 1], as :func:`grad_cam` computes it.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    >>> grad_cams(model, np.ones((4, 6, 6, 1)), [0, 1, 2, 0]).shape
+    (4, 6, 6)
+    """
     import tensorflow as tf
 
-    image = _check_image(image)
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
     layer_name = last_conv_layer(model) if layer_name is None else layer_name
     if len(_layer(model, layer_name).output.shape) != 4:
         raise ValueError(f"layer_name: {layer_name!r} has output shape "
                          f"{_layer(model, layer_name).output.shape}, expected 4-D feature maps")
     score_model, dense = _score_model(model, layer_name)
     with tf.GradientTape() as tape:
-        outputs = score_model(image[None], training=False)
+        outputs = score_model(images, training=False)
         maps = outputs[0]
-        tape.watch(maps)
-        score = _class_score(outputs, dense, class_index)
-    gradients = tape.gradient(score, maps)[0]
-    weights = tf.reduce_mean(gradients, axis=(0, 1))
-    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1))
-    cam = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0]
-    cam = cam.numpy().astype("float32")
-    peak = cam.max()
-    return cam / peak if peak > 0 else np.zeros_like(cam)
+        scores = _class_score(outputs, dense, slice(None))
+        # Each image's score depends only on its own maps: the gradient of the sum is per image.
+        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
+    gradients = tape.gradient(score, maps)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    cams = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1, keepdims=True))
+    cams = tf.image.resize(cams, images.shape[1:3], method="bilinear")[..., 0].numpy()
+    peaks = cams.max(axis=(1, 2), keepdims=True)
+    return np.where(peaks > 0, cams / np.where(peaks > 0, peaks, 1), 0).astype("float32")
 
 
 def saliency_map(model, image, class_index):
