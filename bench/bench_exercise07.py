@@ -1,6 +1,6 @@
 """Time the autograding of exercise 7's solution, and score its kept wrong versions.
 
-Usage: .venv/bin/python bench/bench_chapter07.py [--wrong]
+Usage: .venv/bin/python bench/bench_exercise07.py [--wrong]
 
 Autogrades the solution of ``07_visualizing`` alone in a temporary course and
 prints the wall time of ``nbgrader autograde`` and the score: the issue budgets
@@ -8,7 +8,7 @@ prints the wall time of ``nbgrader autograde`` and the score: the issue budgets
 reference class (the solution, the untouched release and every kept wrong version
 in ``tests/wrong/07_visualizing/``) in one course, as ``tests/test_autograde.py``
 does, and prints each one's score and the test cells where it lost points.
-The chapter's own timing is the chapter author's (issue 12).
+The chapter is timed by bench/bench_chapter07.py.
 """
 
 import argparse
