@@ -12,7 +12,7 @@ Chapter 7 and its exercise use these helpers on the course's own networks
   :func:`grad_cams`; :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
-- :func:`plot_filters`, :func:`plot_feature_maps`, :func:`plot_patches`.
+- :func:`plot_filters`, :func:`plot_feature_maps`.
 
 The layers named must be layers of ``model`` itself (``model.get_layer``), not of
 a model nested inside it: to look inside chapter 5's classifier, pass its base.
@@ -636,35 +636,4 @@ def plot_feature_maps(model, image, layer_name, max_maps=16, columns=8, size=1.2
     fig = plot.show_feature_maps(shown, maps, titles=[f"{layer_name}:{k}" for k in
                                                       range(maps.shape[-1])],
                                  columns=columns, size=size)
-    return fig
-
-
-def plot_patches(patches, titles=None, columns=None, size=0.8):
-    """Draw patches (as from :func:`max_activating_patches`) side by side in one row or a grid.
-
-    Parameters
-    ----------
-    patches : ndarray, shape (K, h, w, C)
-    titles : sequence of str, optional
-    columns : int, optional
-        Default: all in one row.
-    size : float, default 0.8
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    patches = np.asarray(patches)
-    columns = len(patches) if columns is None else columns
-    rows = math.ceil(len(patches) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size), squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < len(patches):
-            patch = patches[index].astype("float32")
-            ax.imshow(patch / 255 if patch.max() > 1 else patch, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(titles[index], fontsize=7)
     return fig
