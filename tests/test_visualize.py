@@ -341,3 +341,25 @@ def test_grad_cams_of_a_batch_match_the_direct_computation_image_by_image():
     assert (batch.max(axis=(1, 2)) > 0).sum() >= 3
     with pytest.raises(ValueError, match="class_indices"):
         visualize.grad_cams(model, images, [0, 1])
+
+
+def test_saliency_maps_of_a_batch_match_image_by_image():
+    model = one_by_one_model(CONV, DENSE, BIAS, activation="relu")
+    images = RNG.uniform(-1, 1, (4, 5, 5, 3)).astype("float32")
+    batch = visualize.saliency_maps(model, images, [0, 1, 2, 0])
+    for image, class_index, saliency in zip(images, [0, 1, 2, 0], batch):
+        active = (image @ CONV > 0).astype("float32")
+        gradient = np.einsum("ijk,ck->ijc", active * DENSE[:, class_index], CONV) / 25
+        np.testing.assert_allclose(saliency, np.abs(gradient).max(axis=-1), atol=1e-6)
+
+
+def test_gradient_ascent_on_several_filters_ascends_each_on_its_own():
+    keras.utils.set_random_seed(5)
+    model = vgg_like(size=16)
+    together = visualize.filter_by_gradient_ascent(model, "c2", [0, 0], steps=5)
+    alone = visualize.filter_by_gradient_ascent(model, "c2", 0, steps=5)
+    assert together.shape == (2, 16, 16, 1)
+    np.testing.assert_allclose(together[0], alone, atol=1e-3)
+    np.testing.assert_allclose(together[1], alone, atol=1e-3)
+    with pytest.raises(ValueError, match="steps"):
+        visualize.filter_by_gradient_ascent(model, "c2", 0, steps=-1)

@@ -9,11 +9,10 @@ Chapter 7 and its exercise use these helpers on the course's own networks
   that one unit of a layer sees, computed from the layers' kernels, strides,
   padding and dilation;
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
-  :func:`grad_cams`,
-  :func:`saliency_map` (Simonyan et al. 2014);
+  :func:`grad_cams`; :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
-- :func:`plot_filters`, :func:`plot_feature_maps`, :func:`plot_patches`.
+- :func:`plot_filters`, :func:`plot_feature_maps`.
 
 The layers named must be layers of ``model`` itself (``model.get_layer``), not of
 a model nested inside it: to look inside chapter 5's classifier, pass its base.
@@ -383,14 +382,45 @@ def saliency_map(model, image, class_index):
     >>> saliency_map(model, np.zeros((4, 4, 2)), 0).shape
     (4, 4)
     """
+    return saliency_maps(model, _check_image(image)[None], [class_index])[0]
+
+
+def saliency_maps(model, images, class_indices):
+    """Compute :func:`saliency_map` for a batch of images in one pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Flatten(),
+    ...     keras.layers.Dense(2)])
+    >>> saliency_maps(model, np.zeros((3, 4, 4, 2)), [0, 1, 0]).shape
+    (3, 4, 4)
+    """
     import tensorflow as tf
 
-    image = tf.convert_to_tensor(_check_image(image)[None])
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    images = tf.convert_to_tensor(images)
     score_model, dense = _score_model(model)
     with tf.GradientTape() as tape:
-        tape.watch(image)
-        score = _class_score([score_model(image, training=False)], dense, class_index)
-    gradients = tape.gradient(score, image)[0]
+        tape.watch(images)
+        scores = _class_score([score_model(images, training=False)], dense, slice(None))
+        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
+    gradients = tape.gradient(score, images)
     return tf.reduce_max(tf.abs(gradients), axis=-1).numpy().astype("float32")
 
 
@@ -448,9 +478,10 @@ def max_activating_patches(model, layer_name, images, filter_index, top_k=9, bat
     field = receptive_field(model, layer_name)
     if not isinstance(field.size, int):
         raise ValueError(f"layer_name: {layer_name!r} has a non-square receptive field {field}")
-    maps = activation_model(model, [layer_name]).predict(images.astype("float32"),
-                                                         batch_size=batch_size, verbose=0)[0]
-    maps = maps[..., filter_index]
+    extractor = activation_model(model, [layer_name])
+    maps = np.concatenate([
+        np.asarray(extractor(images[start:start + batch_size].astype("float32"), training=False)[0])
+        [..., filter_index] for start in range(0, len(images), batch_size)])
     flat = maps.reshape(len(maps), -1)
     best = flat.argmax(axis=1)
     values = flat[np.arange(len(flat)), best]
@@ -469,26 +500,31 @@ def filter_by_gradient_ascent(model, layer_name, filter_index, steps=40, step_si
     """Draw the input that a filter responds to most, by gradient ascent (Olah et al. 2017).
 
     Starting from grey plus a little noise, each step adds to the image the
-    gradient of the filter's mean activation, scaled to ``step_size`` per
-    pixel on average (root mean square), and clips the image to
-    ``value_range``.
+    gradient of the filter's mean activation over all positions, scaled to
+    ``step_size`` per pixel on average (root mean square), and clips the image
+    to ``value_range``. A unit after a ReLU that is zero everywhere on the
+    start image has zero gradient and never moves: ascend the layer before the
+    ReLU (for example a batch normalisation's output) in that case.
 
     Parameters
     ----------
     model : keras.Model
     layer_name : str
         A layer with 4-D output.
-    filter_index : int
+    filter_index : int or sequence of int
+        One filter, or several: then one image per filter, all ascended together
+        (each image's gradient is that of its own filter).
     steps : int, default 40
     step_size : float, optional
         Default 2 % of the value range.
     value_range : (float, float), default (0, 255)
         Input range of the model (the course's models take raw pixels).
     seed : int, default 0
+        Seeds the start image's noise.
 
     Returns
     -------
-    ndarray, shape (H, W, C), float32
+    ndarray, shape (H, W, C), or (K, H, W, C) for K filters, float32
         In ``value_range``.
 
     Examples
@@ -501,22 +537,32 @@ def filter_by_gradient_ascent(model, layer_name, filter_index, steps=40, step_si
     """
     import tensorflow as tf
 
-    if steps < 0:
-        raise ValueError(f"steps: expected a non-negative int, got {steps}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps: expected a non-negative int, got {steps!r}")
+    single = np.ndim(filter_index) == 0
+    filters = np.atleast_1d(np.asarray(filter_index, dtype="int64"))
     low, high = value_range
     step_size = 0.02 * (high - low) if step_size is None else step_size
     extractor = activation_model(model, [layer_name])
     shape = tuple(model.inputs[0].shape[1:])
     rng = np.random.default_rng(seed)
-    image = tf.Variable(((low + high) / 2 + 0.05 * (high - low) * rng.standard_normal((1,) + shape))
-                        .clip(low, high).astype("float32"))
-    for _ in range(steps):
+    start = (low + high) / 2 + 0.05 * (high - low) * rng.standard_normal((1,) + shape)
+    image = tf.Variable(np.repeat(start.clip(low, high), len(filters), axis=0).astype("float32"))
+
+    @tf.function
+    def step():
         with tf.GradientTape() as tape:
-            activation = tf.reduce_mean(extractor(image, training=False)[0][..., filter_index])
-        gradient = tape.gradient(activation, image)
-        rms = tf.sqrt(tf.reduce_mean(tf.square(gradient))) + 1e-12
+            maps = extractor(image, training=False)[0]
+            means = tf.reduce_mean(maps, axis=(1, 2))                      # (K, channels)
+            objective = tf.reduce_sum(tf.gather(means, filters, axis=1, batch_dims=1))
+        gradient = tape.gradient(objective, image)
+        rms = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-12
         image.assign(tf.clip_by_value(image + step_size * gradient / rms, low, high))
-    return image.numpy()[0]
+
+    for _ in range(steps):
+        step()
+    result = image.numpy()
+    return result[0] if single else result
 
 
 def _unit_range(array):
@@ -590,35 +636,4 @@ def plot_feature_maps(model, image, layer_name, max_maps=16, columns=8, size=1.2
     fig = plot.show_feature_maps(shown, maps, titles=[f"{layer_name}:{k}" for k in
                                                       range(maps.shape[-1])],
                                  columns=columns, size=size)
-    return fig
-
-
-def plot_patches(patches, titles=None, columns=None, size=0.8):
-    """Draw patches (as from :func:`max_activating_patches`) side by side in one row or a grid.
-
-    Parameters
-    ----------
-    patches : ndarray, shape (K, h, w, C)
-    titles : sequence of str, optional
-    columns : int, optional
-        Default: all in one row.
-    size : float, default 0.8
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    patches = np.asarray(patches)
-    columns = len(patches) if columns is None else columns
-    rows = math.ceil(len(patches) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size), squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < len(patches):
-            patch = patches[index].astype("float32")
-            ax.imshow(patch / 255 if patch.max() > 1 else patch, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(titles[index], fontsize=7)
     return fig
