@@ -782,10 +782,14 @@ def load_curves():
         targets, one row per size and seed with the test accuracy of
         ``"scratch"``, ``"features"`` (logistic regression on the bottleneck
         features), ``"head"`` (the frozen base with a new head) and
-        ``"fine_tuned"`` (then the top block), and the source accuracy after
-        fine-tuning; ``fine_tuning``: four ways of fine-tuning on the similar
-        target (gradient norm, accuracy, change of the features, source
-        accuracy); the command, seeds, versions, CPU time and load average.
+        ``"fine_tuned"`` (then the top block), ``"head_control"`` (the head
+        alone for as many steps as the fine-tuned model), ``"head_train_loss"``
+        (the head's training loss, inference mode, every 100 steps), on the
+        digits ``"head_standardized"`` (the head on standardised features), and
+        the source accuracy after fine-tuning; ``fine_tuning``: five ways of
+        fine-tuning on the similar target (gradient norm, accuracy, change of
+        the features, source accuracy); the command, seeds, versions, CPU time
+        and load average.
 
     Raises
     ------
