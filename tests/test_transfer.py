@@ -253,11 +253,31 @@ def test_the_shipped_record_has_every_run_and_its_provenance():
         rows = record["curves"][name]
         assert [row["per_class"] for row in rows if not row["all"]] == [5, 20, 100]
         for row in rows:
-            for key in ("scratch", "features", "head", "fine_tuned"):
+            for key in ("scratch", "features", "head", "head_control", "fine_tuned"):
                 assert 0 <= row[key] <= 1
-    assert len(record["fine_tuning"]["runs"]) == 4
+            # the head's training loss after 100, 200 (head_steps), 300 and 400 steps
+            assert len(row["head_train_loss"]) == 4
+            if name == "different":
+                assert 0 <= row["head_standardized"] <= 1
+                assert len(row["head_standardized_train_loss"]) == 4
+    assert len(record["fine_tuning"]["runs"]) == 5
+    assert "random head, top block at fine_tune_rate" in record["fine_tuning"]["runs"]
     assert set(record["versions"]) >= {"python", "numpy", "tensorflow", "keras"}
     assert record["seconds"]["cpu"] <= 20 * 60
+
+
+def test_standardize_adds_a_normalization_adapted_on_the_features_and_no_trainable_weight():
+    features = np.random.default_rng(0).normal(3.0, 0.1, size=(50, 64)).astype(np.float32)
+    model = transfer.build_transfer_model(models.load_pretrained_base(), 10, standardize=features)
+    layer = model.get_layer("head_standardize")
+    np.testing.assert_allclose(np.asarray(layer(features)).mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(layer(features)).std(axis=0), 1, atol=1e-2)
+    assert [w.path for w in model.trainable_weights] == ["head/kernel", "head/bias"]
+
+
+def test_unfreeze_default_rate_is_ten_times_below_the_heads():
+    model = transfer.unfreeze_top_block(transfer.build_transfer_model(models.load_pretrained_base(), 10))
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-4)
 
 
 def test_record_refuses_to_overwrite_the_shipped_record_in_quick_mode():

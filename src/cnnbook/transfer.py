@@ -154,7 +154,7 @@ def cached_bottleneck_features(base, images, path):
     return features
 
 
-def build_transfer_model(base, num_classes, dropout=0.3, augment=None):
+def build_transfer_model(base, num_classes, dropout=0.3, augment=None, standardize=None):
     """Put a new softmax head on a frozen ``base``, compiled for training the head.
 
     The model is: input -> ``augment`` (if given) -> ``base(x, training=False)``
@@ -177,6 +177,11 @@ def build_transfer_model(base, num_classes, dropout=0.3, augment=None):
     augment : keras.layers.Layer, optional
         Random transformations, e.g. :func:`cnnbook.training.augmentation`; they act
         in training only.
+    standardize : ndarray, shape (N, D), optional
+        Bottleneck features of the training images: if given, a
+        ``Normalization`` layer adapted on them (named ``"head_standardize"``,
+        no trainable weights) standardises the features before the head, as the
+        ``StandardScaler`` of :func:`feature_classifier` does.
 
     Returns
     -------
@@ -200,6 +205,10 @@ def build_transfer_model(base, num_classes, dropout=0.3, augment=None):
     inputs = keras.Input(base.input_shape[1:], name="image")
     x = augment(inputs) if augment is not None else inputs
     x = base(x, training=False)
+    if standardize is not None:
+        normalization = keras.layers.Normalization(axis=-1, name="head_standardize")
+        normalization.adapt(np.asarray(standardize, np.float32))
+        x = normalization(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
@@ -221,11 +230,11 @@ def _nested_base(model, prefix):
     return found[0]
 
 
-def unfreeze_top_block(model, learning_rate=1e-5, prefix=pretrain.TOP_BLOCK, batch_norm=False):
+def unfreeze_top_block(model, learning_rate=1e-4, prefix=pretrain.TOP_BLOCK, batch_norm=False):
     """Make the base's top block trainable and recompile with a lower learning rate: fine-tuning.
 
-    Call it after the head has converged (:func:`build_transfer_model` then
-    ``fit``): the base becomes trainable in the layers whose names start with
+    Call it after the head has been trained (:func:`build_transfer_model` then
+    ``fit``, until its training loss levels off): the base becomes trainable in the layers whose names start with
     ``prefix`` only, the rest stay frozen, the head stays trainable. A change of
     ``trainable`` takes effect at the next ``compile``, so the model is
     recompiled with ``Adam(learning_rate)``, the same loss and metric.
@@ -243,9 +252,9 @@ def unfreeze_top_block(model, learning_rate=1e-5, prefix=pretrain.TOP_BLOCK, bat
     ----------
     model : keras.Model
         From :func:`build_transfer_model`.
-    learning_rate : float, default 1e-5
-        Much lower than the head's 1e-3, so the first updates do not wreck
-        the pretrained features.
+    learning_rate : float, default 1e-4
+        Ten times lower than the head's 1e-3, the rate chapter 5 uses: at 1e-3
+        the top block's features move far and the source task's accuracy drops.
     prefix : str, default ``cnnbook.pretrain.TOP_BLOCK`` ("block3")
     batch_norm : bool, default False
         Also make the block's batch normalisation layers trainable (they then
@@ -263,7 +272,7 @@ def unfreeze_top_block(model, learning_rate=1e-5, prefix=pretrain.TOP_BLOCK, bat
     >>> sorted({w.path.split("/")[0] for w in model.trainable_weights})
     ['block3_conv1', 'block3_conv2', 'head']
     >>> round(float(model.optimizer.learning_rate), 10)
-    1e-05
+    0.0001
     """
     import keras
 
@@ -407,12 +416,16 @@ def different_target():
 CURVES_PATH = pretrain.WEIGHTS_DIR / "transfer_curves.json"
 #: Labelled examples per class of the curves (None: the whole training set).
 SIZES = (5, 20, 100, None)
-#: Settings of the record: every run takes the same number of optimizer steps.
+#: Settings of the record. Scratch, the fine-tuned model (head then top block), the
+#: head-only control and the standardised head each take 400 optimizer steps; the
+#: "head" column is the head after its first 200; "features" is a logistic
+#: regression fitted to convergence.
 RECORD_SETTINGS = {
     "batch_size": 32,
     "scratch_steps": 400,         # from scratch: all steps at 1e-3
     "head_steps": 200,            # transfer: the head on the frozen base at 1e-3 ...
     "fine_tune_steps": 200,       # ... then the top block and the head at fine_tune_rate
+                                  # (control: the head alone for these steps too)
     "head_rate": 1e-3,
     "fine_tune_rate": 1e-4,
     "dropout": 0.3,
@@ -628,9 +641,25 @@ def top_block_gradient_norm(model, images, labels, prefix=pretrain.TOP_BLOCK):
     return float(tf.sqrt(sum(tf.reduce_sum(g**2) for g in gradients)))
 
 
+def _train_head(model, train, settings, seed, steps, chunk=100):
+    """Fit the head ``steps`` steps in chunks of ``chunk``; the training loss (inference mode) after each."""
+    chunk = min(chunk, steps)
+    losses = []
+    for k in range(steps // chunk):
+        fit_steps(model, *train, chunk, settings["batch_size"], 1000 * seed + len(losses))
+        losses.append(float(model.evaluate(*train, batch_size=500, verbose=0)[0]))
+    return losses
+
+
 def _transfer_run(train, test, settings, seed, augment_options, fine_tune_rate=None,
-                  random_head=False, batch_norm=False):
-    """The transfer model: head on the frozen base, then the top block; scores of both phases."""
+                  random_head=False, batch_norm=False, head_control=False):
+    """The transfer model: head on the frozen base, then the top block; scores of both phases.
+
+    With ``head_control``, the head also trains on alone after its ``head_steps``
+    until it has had as many steps as the fine-tuned model
+    (``head_steps + fine_tune_steps``); fine-tuning starts from the head after
+    ``head_steps``.
+    """
     import keras
 
     from cnnbook import models
@@ -640,18 +669,41 @@ def _transfer_run(train, test, settings, seed, augment_options, fine_tune_rate=N
     model = build_transfer_model(base, 10, settings["dropout"], _augmentation(augment_options, seed))
     out = {}
     if not random_head:
-        out["head_loss"] = fit_steps(model, *train, settings["head_steps"], settings["batch_size"], seed)
+        out["head_train_loss"] = _train_head(model, train, settings, seed, settings["head_steps"])
         out["head_accuracy"] = accuracy(model, *test)
-    before = transfer_features = bottleneck_features(base, test[0][:500])
+        if head_control:
+            snapshot = model.get_weights()
+            out["head_train_loss"] += _train_head(model, train, settings, seed + 7,
+                                                  settings["fine_tune_steps"])
+            out["head_control_accuracy"] = accuracy(model, *test)
+            model.set_weights(snapshot)
+    before = bottleneck_features(base, test[0][:500])
     out["gradient_norm"] = top_block_gradient_norm(model, train[0][:settings["batch_size"]],
                                           train[1][:settings["batch_size"]])
     unfreeze_top_block(model, fine_tune_rate or settings["fine_tune_rate"], batch_norm=batch_norm)
     fit_steps(model, *train, settings["fine_tune_steps"], settings["batch_size"], seed + 1)
     out["fine_tuned_accuracy"] = accuracy(model, *test)
-    transfer_features = bottleneck_features(base, test[0][:500])
-    out["feature_change"] = float(np.linalg.norm(transfer_features - before) / np.linalg.norm(before))
+    after = bottleneck_features(base, test[0][:500])
+    out["feature_change"] = float(np.linalg.norm(after - before) / np.linalg.norm(before))
     out["source_accuracy"] = source_accuracy(base, settings["source_test_images"])
     return out
+
+
+def _standardized_head_run(train, train_features, test, settings, seed, augment_options):
+    """The head on standardised features (a ``Normalization`` adapted on ``train_features``), head steps only."""
+    import keras
+
+    from cnnbook import models
+
+    keras.utils.set_random_seed(seed)
+    model = build_transfer_model(models.load_pretrained_base(), 10, settings["dropout"],
+                                 _augmentation(augment_options, seed), standardize=train_features)
+    steps = settings["head_steps"] + settings["fine_tune_steps"]
+    losses = _train_head(model, train, settings, seed, settings["head_steps"])
+    at_head_steps = accuracy(model, *test)
+    losses += _train_head(model, train, settings, seed + 7, steps - settings["head_steps"])
+    return {"train_loss": losses, "accuracy_head_steps": at_head_steps,
+            "accuracy": accuracy(model, *test)}
 
 
 def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
@@ -682,8 +734,16 @@ def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
                                               batch_norm_momentum=settings["scratch_batch_norm_momentum"])
                 fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
                 row["scratch"] = accuracy(scratch, *test)
-                run = _transfer_run((x, y), test, settings, seed, augment)
+                run = _transfer_run((x, y), test, settings, seed, augment, head_control=True)
                 row["head"], row["fine_tuned"] = run["head_accuracy"], run["fine_tuned_accuracy"]
+                row["head_control"] = run["head_control_accuracy"]
+                row["head_train_loss"] = run["head_train_loss"]
+                if name == "different":
+                    standardized = _standardized_head_run((x, y), all_features[picked], test,
+                                                          settings, seed, augment)
+                    row["head_standardized"] = standardized["accuracy"]
+                    row["head_standardized_head_steps"] = standardized["accuracy_head_steps"]
+                    row["head_standardized_train_loss"] = standardized["train_loss"]
                 row["source_accuracy_after_fine_tuning"] = run["source_accuracy"]
                 row["cpu_seconds"] = round(time.process_time() - cpu, 1)
                 rows.append(row)
@@ -699,6 +759,7 @@ def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
         "head first, then top block at the head's rate": {"fine_tune_rate": settings["head_rate"]},
         "random head, top block at the head's rate": {"random_head": True,
                                                       "fine_tune_rate": settings["head_rate"]},
+        "random head, top block at fine_tune_rate": {"random_head": True},
         "head first, then top block with batch norm in training mode": {"batch_norm": True},
     }
     fine_tuning = {}
@@ -721,10 +782,14 @@ def load_curves():
         targets, one row per size and seed with the test accuracy of
         ``"scratch"``, ``"features"`` (logistic regression on the bottleneck
         features), ``"head"`` (the frozen base with a new head) and
-        ``"fine_tuned"`` (then the top block), and the source accuracy after
-        fine-tuning; ``fine_tuning``: four ways of fine-tuning on the similar
-        target (gradient norm, accuracy, change of the features, source
-        accuracy); the command, seeds, versions, CPU time and load average.
+        ``"fine_tuned"`` (then the top block), ``"head_control"`` (the head
+        alone for as many steps as the fine-tuned model), ``"head_train_loss"``
+        (the head's training loss, inference mode, every 100 steps), on the
+        digits ``"head_standardized"`` (the head on standardised features), and
+        the source accuracy after fine-tuning; ``fine_tuning``: five ways of
+        fine-tuning on the similar target (gradient norm, accuracy, change of
+        the features, source accuracy); the command, seeds, versions, CPU time
+        and load average.
 
     Raises
     ------

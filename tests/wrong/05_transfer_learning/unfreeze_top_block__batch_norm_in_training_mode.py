@@ -1,6 +1,6 @@
 # cell: unfreeze_top_block
 # wrong: unfreezes every layer of the top block, batch normalisation included, which then runs in training mode and drifts its moving statistics
-def unfreeze_top_block(model, learning_rate=1e-5):
+def unfreeze_top_block(model, learning_rate=1e-4):
     base = model.get_layer(pretrain.BASE_NAME)
     base.trainable = True
     for layer in base.layers:

@@ -1,6 +1,6 @@
 # cell: unfreeze_top_block
 # wrong: changes the trainable flags but does not recompile, so the model keeps its old training step and learning rate
-def unfreeze_top_block(model, learning_rate=1e-5):
+def unfreeze_top_block(model, learning_rate=1e-4):
     base = model.get_layer(pretrain.BASE_NAME)
     base.trainable = True
     for layer in base.layers:

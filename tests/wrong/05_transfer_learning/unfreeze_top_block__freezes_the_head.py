@@ -1,6 +1,6 @@
 # cell: unfreeze_top_block
 # wrong: freezes the whole model first, then unfreezes the top block, so the head no longer trains
-def unfreeze_top_block(model, learning_rate=1e-5):
+def unfreeze_top_block(model, learning_rate=1e-4):
     model.trainable = False
     base = model.get_layer(pretrain.BASE_NAME)
     base.trainable = True
