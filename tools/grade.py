@@ -42,6 +42,7 @@ right after merging its N-th submission.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import hashlib
 import json
@@ -73,7 +74,7 @@ FALLBACK_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
 SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
 RETRY = "retry"  # the digest recorded for a submission whose grading failed: graded again next run
 # Everything that changes grades besides the submissions: a change means --regrade.
-GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/course.py",
+GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/judge.py", "tools/course.py",
                 "src/cnnbook/*.py", "requirements.lock")
 
 
@@ -366,20 +367,39 @@ def tampering(sub, release_dir):
 
 
 # What no guard stops is flagged for a person: answer code that reaches for the kernel,
-# the grader or files. Read from the syntax tree, so comments and strings do not count.
+# the grader, the machinery of the checks or files. Read from the syntax tree, so comments
+# and strings do not count (issue 23, item 5).
 REACHING_NAMES = {"get_ipython", "inspect", "gc", "ctypes", "builtins", "__builtins__",
                   "subprocess", "os", "pathlib", "shutil", "open", "setattr", "delattr",
-                  "globals", "vars", "__import__", "importlib", "threading", "signal", "exec",
-                  "eval", "compile"}
+                  "globals", "vars", "__import__", "importlib", "threading", "_thread", "signal",
+                  "exec", "eval", "compile", "runpy", "__file__", "io", "codecs", "glob",
+                  "fileinput", "mmap", "socket", "urllib", "multiprocessing", "concurrent",
+                  "atexit", "weakref", "sysconfig", "site", "marshal", "pickle", "dill"}
 REACHING_ATTRIBUTES = {"_getframe", "settrace", "setprofile", "__code__", "__subclasses__",
                        "__globals__", "__builtins__", "__dict__", "f_back", "f_globals",
-                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__"}
+                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__", "__closure__",
+                       "cell_contents", "co_code", "co_consts", "co_names", "__func__",
+                       "__wrapped__", "__self__", "__file__", "__loader__", "__spec__",
+                       "_current_frames", "settrace_all_threads", "setprofile_all_threads",
+                       "monitoring", "read_text", "read_bytes", "gfile", "read_file",
+                       "fromfile", "loadtxt", "genfromtxt", "memmap", "fromregex", "open"}
+# NumPy's and TensorFlow's readers of files, reached as an attribute of the module.
+READERS = {"np": {"load"}, "numpy": {"load"}, "tf": {"io"}, "tensorflow": {"io"}}
+# A class defining one of these makes objects that can answer a test falsely or lazily.
+LYING_METHODS = {"__eq__", "__ne__", "__array__", "__array_interface__", "__array_ufunc__",
+                 "__array_function__", "__iter__", "__next__", "__index__", "__float__",
+                 "__int__", "__bool__", "__instancecheck__", "__class_getitem__"}
+
+
+def _is_dunder_or_computed(node):
+    """True unless ``node`` is a string constant that is not a dunder name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.startswith("__") or node.value.startswith("co_")
+    return True
 
 
 def reaching_lines(source):
     """Return [(line number, why)] of the lines of ``source`` that reach beyond the answer."""
-    import ast
-
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -397,8 +417,14 @@ def reaching_lines(source):
             why = node.id
         elif isinstance(node, ast.alias) and node.name.split(".")[0] in REACHING_NAMES | {"sys"}:
             why = f"import {node.name}"
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.split(".")[0] in REACHING_NAMES | {"sys"}:
+            why = f"from {node.module} import"
         elif isinstance(node, ast.Attribute) and node.attr in REACHING_ATTRIBUTES:
             why = node.attr
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.attr in READERS.get(node.value.id, ()):
+            why = f"{node.value.id}.{node.attr}"
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
             base = node.value
             while isinstance(base, ast.Attribute):
@@ -406,6 +432,18 @@ def reaching_lines(source):
             if isinstance(base, ast.Name) and (base.id in imported or base.id[:1].isupper()
                                                  or base.id in ("np", "tf", "keras")):
                 why = f"sets {ast.unparse(node)}"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 and \
+                _is_dunder_or_computed(node.args[1]):
+            why = f"{node.func.id} with a computed or special name"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "replace" and any((k.arg or "").startswith("co_") for k in node.keywords):
+            why = "code.replace"
+        elif isinstance(node, ast.ClassDef):
+            methods = sorted(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                             and n.name in LYING_METHODS)
+            if methods:
+                why = f"a class defining {', '.join(methods)}"
         if why and hasattr(node, "lineno"):
             found.append((node.lineno, why))
     return sorted(set(found))
@@ -461,9 +499,18 @@ STOPS = {
 
 
 def _notebook_problems(path):
-    """Problems visible in an autograded notebook's outputs."""
+    """Problems visible in an autograded notebook's outputs, and where the judge and kernel differ."""
     problems = []
-    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+    notebook = nbformat.read(path, as_version=4)
+    notes = notebook.metadata.get("cnnbook", {}).get("judge", {})
+    for row in notes.get("disagree", []):
+        problems.append(f"{path.stem}: the notebook's own checks and the grader's judge disagree on "
+                        f"{row.get('test')} (notebook: {row.get('kernel')}, grader: {row.get('judge')}): "
+                        "the grader's verdict counts")
+    for row in notes.get("unused", []):
+        problems.append(f"{path.stem}: the notebook recorded {row.get('records')} more results of "
+                        f"{row.get('test')} than the test asked for")
+    for index, cell in enumerate(notebook.cells):
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") in STOPS:
