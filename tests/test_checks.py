@@ -617,11 +617,13 @@ def test_plain_refuses_what_could_lie(value, kind):
         checks.plain(value, "f(x)")
 
 
-def test_plain_turns_a_tensor_into_an_array():
+def test_a_tensor_crosses_as_its_values_and_comes_back_a_tensor():
     tf = _tf()
-    value = checks.plain((tf.constant([1.0, 2.0]), tf.Variable(3.0)))
-    assert type(value[0]) is np.ndarray and value[0].tolist() == [1.0, 2.0]
-    assert type(value[1]) is np.ndarray and value[1] == 3.0
+    value = checks.observe("f()", lambda: (tf.constant([1.0, 2.0]), tf.Variable(3.0)))
+    assert all(isinstance(v, tf.Tensor) and not isinstance(v, np.ndarray) for v in value)
+    assert value[0].numpy().tolist() == [1.0, 2.0] and float(value[1]) == 3.0
+    back = checks._decode(json.loads(json.dumps(checks._encode(checks.plain(value)))))
+    assert checks._materialize(back)[0].numpy().tolist() == [1.0, 2.0]
 
 
 def test_observe_turns_a_lazy_result_into_data_inside_the_blocked_window():
@@ -741,3 +743,37 @@ def test_batches_reads_a_dataset_and_refuses_anything_else():
     assert [len(y) for _, y in found] == [2, 2, 1] and type(found[0][0]) is np.ndarray
     with pytest.raises(AssertionError, match="make_dataset\\(...\\) is a list, expected a tf.data.Dataset"):
         checks.batches([1, 2], "make_dataset(...)")
+
+
+def test_observe_records_a_blocked_call_whose_error_the_student_caught(monkeypatch):
+    """The window closes inside observe: what it finds then is part of the observation."""
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+    x = np.zeros((1, 2, 2, 1))
+
+    def sneaky(x):
+        try:
+            return alias(x, 1)
+        except AssertionError:
+            return np.zeros((1, 4, 4, 1))
+
+    emitted = []
+    monkeypatch.setattr(checks, "_RECORD", True)
+    monkeypatch.setattr(checks, "_emit", emitted.append)
+    with pytest.raises(AssertionError, match="another name or route"):
+        checks.observe("zero_pad(x, 1)", lambda: sneaky(x),
+                       blocked=[checks.forbidden(ops, ["zero_pad"], "cnnbook.ops")])
+    assert [e["what"] for e in emitted] == ["zero_pad(x, 1)"] and "error" in emitted[0]
+    assert "another name or route" in emitted[0]["error"]["message"]
+
+
+def test_observe_records_plain_data_a_judge_can_read(monkeypatch):
+    emitted = []
+    monkeypatch.setattr(checks, "_RECORD", True)
+    monkeypatch.setattr(checks, "_emit", emitted.append)
+    value = checks.observe("f()", lambda: (np.arange(3), 2))
+    (record,) = json.loads(json.dumps(emitted))
+    with checks.replaying([record]):
+        back = checks.observe("f()", lambda: 1 / 0)
+    assert back[0].tolist() == value[0].tolist() == [0, 1, 2] and back[1] == 2

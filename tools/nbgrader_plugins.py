@@ -218,6 +218,12 @@ def _make_guard(guard, prefixes, imports, namespace, token):
             pass
     _vars, _list, _dict, _isinstance, _id, _any = vars, list, dict, isinstance, id, any
     _sys, modules_dict = sys, sys.modules
+    try:  # the kernel's own thread for large messages (pyzmq's): started now, so that it is the kernel's
+        from zmq.utils.garbage import gc as zmq_garbage
+        if not zmq_garbage.is_alive():
+            zmq_garbage.start()
+    except Exception:
+        pass
     checks = modules_dict.get("cnnbook.checks")
     if checks is not None:  # observe() records for the judge (tools/judge.py); part of the snapshot
         checks._RECORD = True

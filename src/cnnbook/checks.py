@@ -24,6 +24,7 @@ when it does not, so nbgrader scores the test cell that calls it.
 import contextlib
 import sys as _sys
 import threading as _threading
+import warnings
 from types import CodeType as _CodeType
 from types import FunctionType as _FunctionType
 
@@ -36,6 +37,7 @@ _getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile,
     _threading.setprofile
 _modules = _sys.modules
 _getframe, _any, _tuple, _type, _id, _sorted = _sys._getframe, any, tuple, type, id, sorted
+_str, _len = str, len
 
 # Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
 # generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
@@ -661,7 +663,6 @@ _ARRAY_LIMIT = 64 * 2 ** 20   # bytes of the arrays of one observation
 _PLAIN = (type(None), bool, int, float, str)
 _NUMERIC_KINDS = "biuf"
 _process_time = __import__("time").process_time
-_str, _len, _min = str, len, min
 
 
 class Refused(AssertionError):
@@ -689,6 +690,15 @@ def _keras_model_type():
     return _getattr(keras, "Model", None) if keras is not None else None
 
 
+class _Tensor:
+    """A TensorFlow tensor as the NumPy array of its values (a tensor again when materialized)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
 class _Model:
     """A Keras model as the bytes of its ``.keras`` file: how a model crosses to the judge."""
 
@@ -705,7 +715,9 @@ def _save_model(model, what):
     folder = tempfile.mkdtemp(prefix="cnnbook-model-")
     path = os.path.join(folder, "model.keras")
     try:
-        model.save(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' notices on stderr say nothing of the answer
+            model.save(path)
         size = os.path.getsize(path)
         if size > _MODEL_LIMIT:
             raise Refused(f"{what} is a model of {size / 2 ** 20:.0f} MB, more than the grader reads "
@@ -721,10 +733,10 @@ def plain(value, what="the result"):
     """Return ``value`` as plain data, or raise :class:`Refused` saying what was expected.
 
     Plain data is what the grader can check without running the student's code: ``None``,
-    ``bool``, ``int``, ``float`` and ``str`` of exactly these types, NumPy arrays (copied)
-    and scalars of numeric types, TensorFlow tensors (as NumPy arrays), Keras models (as
-    the bytes of their ``.keras`` file, read back by :func:`load_model`), and tuples, lists
-    and dicts of these. A subclass of ``int`` whose ``==`` always answers ``True``, an
+    ``bool``, ``int``, ``float``, ``str`` and ``bytes`` of exactly these types, NumPy arrays (copied)
+    and scalars of numeric types, TensorFlow tensors and variables (their values, a tensor
+    again when read back), Keras models (the bytes of their ``.keras`` file, read back by
+    :func:`load_model`), and tuples, lists and dicts of these. A subclass of ``int`` whose ``==`` always answers ``True``, an
     object computing its array lazily (``__array__``), a generator: each is refused.
 
     Parameters
@@ -737,8 +749,8 @@ def plain(value, what="the result"):
     Returns
     -------
     object
-        The plain copy (a model stays a Keras model, saved and loaded back by
-        :func:`observe`).
+        The plain copy (a tensor is held as its values, a model as its ``.keras`` file;
+        :func:`observe` turns them back into a tensor and a model).
 
     Raises
     ------
@@ -764,6 +776,11 @@ def _plain(value, what, budget, depth):
     kind = _type(value)
     if kind in _PLAIN:
         return value
+    if kind is bytes:  # the bytes of a file (a checkpoint): read by the judge as data only
+        budget[0] -= _len(value)
+        if budget[0] < 0:
+            raise Refused(f"{what} holds more than {_ARRAY_LIMIT // 2 ** 20} MB")
+        return value
     if depth > 20:
         raise Refused(f"{what} is nested more than 20 levels deep")
     if kind is tuple or kind is list:
@@ -775,12 +792,8 @@ def _plain(value, what, budget, depth):
                 raise Refused(f"{what} has a key of type {_describe(key)}: keys must be str or int")
             out[key] = _plain(v, what, budget, depth + 1)
         return out
-    if kind in _tensor_types():
-        value = value.numpy()
-        kind = _type(value)
-        if kind is not _ndarray:  # a 0-d tensor gives a NumPy scalar
-            value = _asarray(value)
-            kind = _ndarray
+    if kind in _tensor_types():  # a tensor stays a tensor, of the same values
+        return _Tensor(_plain(_asarray(value.numpy()), what, budget, depth + 1))
     if kind is _ndarray:
         if value.dtype.kind not in _NUMERIC_KINDS:
             raise Refused(f"{what} is an array of {value.dtype}, expected numbers")
@@ -809,6 +822,8 @@ def _encode(value):
         if kind is float and (value != value or value in (float("inf"), float("-inf"))):
             return {"float": repr(value)}
         return value
+    if kind is bytes:
+        return {"bytes": base64.b64encode(value).decode("ascii")}
     if kind is tuple or kind is list:
         return {kind.__name__: [_encode(v) for v in value]}
     if kind is dict:
@@ -819,6 +834,8 @@ def _encode(value):
         return {"array": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if kind is _Model:
         return {"model": base64.b64encode(value.data).decode("ascii")}
+    if kind is _Tensor:
+        return {"tensor": _encode(value.array)}
     return {"scalar": np.dtype(kind).str, "value": _encode(value.item())}
 
 
@@ -833,6 +850,8 @@ def _decode(data):
         raise ValueError("not an observation")
     if "float" in data:
         return float(data["float"])
+    if "bytes" in data:
+        return base64.b64decode(data["bytes"])
     if "tuple" in data:
         return _tuple(_decode(v) for v in data["tuple"])
     if "list" in data:
@@ -846,6 +865,11 @@ def _decode(data):
         return array
     if "model" in data:
         return _Model(base64.b64decode(data["model"]))
+    if "tensor" in data:
+        array = _decode(data["tensor"])
+        if _type(array) is not _ndarray:
+            raise ValueError("not a tensor")
+        return _Tensor(array)
     if "scalar" not in data:
         raise ValueError("not an observation")
     dtype = np.dtype(data["scalar"])
@@ -859,6 +883,9 @@ def _materialize(value):
     kind = _type(value)
     if kind is _Model:
         return load_model(value.data)
+    if kind is _Tensor:
+        import tensorflow as tf
+        return tf.constant(value.array)
     if kind is tuple or kind is list:
         return kind(_materialize(v) for v in value)
     if kind is dict:
@@ -931,7 +958,9 @@ def load_model(data):
                           "Keras' own layers or functions: build it from keras.layers only (the "
                           "grader loads models with Keras' safe mode)")
         try:
-            return keras.models.load_model(path, safe_mode=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. an optimizer not yet built: nothing to say
+                return keras.models.load_model(path, safe_mode=True)
         except Exception as error:  # noqa: BLE001 - any failure is the model's
             text = _str(error).splitlines()[0][:300] if _str(error) else _describe(error)
             raise Refused(f"the model could not be loaded with Keras' own layers only ({text}): "
@@ -976,15 +1005,17 @@ def _emit(record):
         shell.display_pub.publish(data={MIME: record}, metadata={})
 
 
-def observe(what, call, timed=False):
+def observe(what, call, timed=False, blocked=()):
     """Call the student's function through ``call`` and return its result as plain data.
 
-    Test cells call every student function this way, inside the window where the
-    course's references are blocked (:func:`forbidden`, :func:`no_calls_to`): the result
-    is turned into plain data (:func:`plain`) before the window closes, so nothing the
-    student wrote runs after it (a lazy ``__array__``, a generator). A Keras model is
-    saved and loaded back with Keras' own layers only (:func:`load_model`), as the grader
-    will load it.
+    Test cells call every student function this way. The call runs inside ``blocked``,
+    the window where the course's references are blocked (:func:`forbidden`,
+    :func:`no_calls_to`, with :func:`reference_parts`), and the result is turned into
+    plain data (:func:`plain`) before the window closes, so nothing the student wrote runs
+    after it (a lazy ``__array__``, a generator), and what the window finds when it closes
+    (a blocked call whose error the student's code caught) is part of the observation. A
+    Keras model is saved and loaded back with Keras' own layers only (:func:`load_model`),
+    as the grader will load it.
 
     In JupyterLab this returns the data and the test cell's checks run on it. While the
     grader runs the notebook it also records the observation; the grader's judge then runs
@@ -1000,6 +1031,9 @@ def observe(what, call, timed=False):
         Calls the student's function, e.g. ``lambda: zero_pad(X, 2)``.
     timed : bool, default False
         Also return the CPU seconds the call took (``time.process_time``).
+    blocked : sequence of context managers, optional
+        Entered in order around the call and its conversion, e.g.
+        ``[checks.forbidden(ops, ["conv2d"], "cnnbook.ops")]``. The judge enters none.
 
     Returns
     -------
@@ -1027,7 +1061,10 @@ def observe(what, call, timed=False):
         threads, trace = _running_threads(), _sys.gettrace()
     start = _process_time()
     try:
-        value = plain(call(), what)
+        with contextlib.ExitStack() as window:
+            for context in blocked:
+                window.enter_context(context)
+            value = plain(call(), what)
         seconds = _process_time() - start
         if record:
             encoded = _encode(value)
@@ -1193,7 +1230,82 @@ def batches(dataset, what="the dataset", limit=10_000):
     for element in dataset:
         if _type(element) not in (tuple, list) or _len(element) != 2:
             raise AssertionError(f"{what} yields {_describe(element)}s, expected (images, labels) pairs")
-        found.append(_tuple(_plain(part, what, [_ARRAY_LIMIT], 0) for part in element))
+        parts = [_plain(part, what, [_ARRAY_LIMIT], 0) for part in element]
+        found.append(_tuple(p.array if _type(p) is _Tensor else p for p in parts))
         if _len(found) >= limit:
             break
     return found
+
+
+def layers_within(model):
+    """Return every layer of a model, the layers of nested models included, depth first.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    list of keras.layers.Layer
+
+    Examples
+    --------
+    >>> import keras
+    >>> branch = keras.Sequential([keras.layers.Dense(2), keras.layers.ReLU()])
+    >>> model = keras.Sequential([keras.Input((3,)), branch, keras.layers.Dense(1)])
+    >>> [type(layer).__name__ for layer in layers_within(model)]
+    ['Sequential', 'Dense', 'ReLU', 'Dense']
+    """
+    found = []
+    for layer in _getattr(model, "layers", []):
+        found.append(layer)
+        if _getattr(layer, "layers", None):
+            found.extend(layers_within(layer))
+    return found
+
+
+def canonical_weights(model, seed=0):
+    """Give every weight of a model values that depend only on its kind, its shape and ``seed``.
+
+    Two models whose layers compute the same functions of weights of the same shapes
+    then compute the same thing, however their layers are arranged in nested models or
+    named: this compares what a student's network computes with the course's, without
+    asking that their layer graphs look alike. Kernels and biases get values of a normal
+    draw scaled by the weight's fan-in; batch normalisation's scales and variances get
+    positive values.
+
+    Parameters
+    ----------
+    model : keras.Model
+    seed : int, default 0
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself, its weights set.
+
+    Examples
+    --------
+    >>> import keras
+    >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    >>> inputs = keras.Input((3,))
+    >>> nested = keras.Sequential([keras.layers.Dense(2)])
+    >>> b = keras.Model(inputs, keras.layers.Dense(2)(nested(inputs)))
+    >>> x = np.ones((1, 3), "float32")
+    >>> bool(np.allclose(canonical_weights(a)(x), canonical_weights(b)(x)))
+    True
+    """
+    for layer in layers_within(model):
+        if _getattr(layer, "layers", None):
+            continue  # a nested model: its layers are set one by one
+        for number, weight in enumerate(layer.weights):
+            shape = _tuple(int(n) for n in weight.shape)
+            name = _str(_getattr(weight, "name", ""))
+            rng = np.random.default_rng([seed, number, _len(shape), *shape])
+            if name in ("gamma", "moving_variance"):
+                value = rng.uniform(0.5, 1.5, shape)
+            else:
+                fan_in = max(1, int(np.prod(shape[:-1]))) if _len(shape) > 1 else 1
+                value = rng.standard_normal(shape) / np.sqrt(fan_in)
+            weight.assign(value.astype(_str(weight.dtype)))
+    return model
