@@ -777,3 +777,104 @@ def test_observe_records_plain_data_a_judge_can_read(monkeypatch):
     with checks.replaying([record]):
         back = checks.observe("f()", lambda: 1 / 0)
     assert back[0].tolist() == value[0].tolist() == [0, 1, 2] and back[1] == 2
+
+
+# ---------------------------------------- the machinery reached from inside (issue 23, class 4)
+def _hooks():
+    """The profile hooks in place, innermost first, with their closures by name."""
+    import sys
+
+    found, hook = [], sys.getprofile()
+    while hook is not None:
+        cells = dict(zip(hook.__code__.co_freevars, [c.cell_contents for c in hook.__closure__ or ()]))
+        found.append(cells)
+        hook = cells.get("previous")
+    return found
+
+
+def test_emptying_the_watch_and_calling_the_reference_fails():
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+
+    def unblocking_pad(x, pad):
+        for cells in _hooks():
+            cells["watch"].blocked.clear()
+        return alias(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking of cnnbook.ops"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            unblocking_pad(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_a_forged_verdict_in_the_watchs_cache_fails():
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+
+    def poisoning_pad(x, pad):
+        for cells in _hooks():
+            cells["watch"].seen[id(alias.__code__)] = (alias.__code__, None)
+        return alias(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            poisoning_pad(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_taking_the_blockers_saved_original_fails():
+    from cnnbook import ops
+
+    def original_of_blocker(x, pad):
+        blocker = ops.zero_pad
+        saved = next(c.cell_contents for c in blocker.__closure__ if isinstance(c.cell_contents, dict))
+        real = saved["zero_pad"]
+        import sys
+        hook = sys.getprofile()  # and the hook's watch swapped for one that blocks nothing
+        cell = hook.__closure__[hook.__code__.co_freevars.index("watch")]
+        cell.cell_contents = type(cell.cell_contents)({})
+        return real(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            original_of_blocker(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_no_calls_to_fails_when_its_watch_is_emptied():
+    import json
+
+    alias = json.dumps
+
+    def unwatching():
+        for cells in _hooks():
+            cells["watch"].blocked.clear()
+        return alias([1])
+
+    with pytest.raises(AssertionError, match="changed the grader's watch of json.dumps"):
+        with checks.no_calls_to([json.dumps], "json.dumps"):
+            unwatching()
+
+
+def test_nested_windows_with_the_graders_restore_raise_no_false_alarm():
+    """Exercise 2's tests nest two forbidden windows; the grader's restore after the inner one puts
+    the module's names back as they were before any student code: not a change of the blocking."""
+    import sys
+
+    from cnnbook import ops
+
+    snapshot = dict(vars(ops))
+
+    def graders_restore():
+        for key, value in snapshot.items():
+            if vars(ops).get(key) is not value:
+                setattr(ops, key, value)
+        sys.setprofile(None)
+
+    checks._AFTER_CALL.append(graders_restore)
+    try:
+        value = checks.observe("pool", lambda: np.max(np.ones((2, 2))),
+                               blocked=[checks.forbidden(ops, ["pool2d"], "cnnbook.ops"),
+                                        checks.forbidden(ops, ["conv2d"], "cnnbook.ops")])
+    finally:
+        checks._AFTER_CALL.remove(graders_restore)
+    assert value == 1.0

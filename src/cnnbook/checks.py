@@ -37,7 +37,7 @@ _getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile,
     _threading.setprofile
 _modules = _sys.modules
 _getframe, _any, _tuple, _type, _id, _sorted = _sys._getframe, any, tuple, type, id, sorted
-_str, _len = str, len
+_str, _len, _all = str, len, all
 
 # Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
 # generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
@@ -131,13 +131,34 @@ def _code_key(code):
     return (_tuple(steps), code.co_names)
 
 
+def _fingerprint(functions, watch, mappings=()):
+    """A number that changes when the blocking machinery is changed: the hooks' code and closure
+    contents, what the watch blocks, the blockers' saved originals, and the functions they call."""
+    parts = [(_id(_code_key.__code__), _id(_CHECKS.get("_code_key")), _id(_Watch.__dict__.get("name")),
+              _id(_getattr(_Watch.__dict__.get("name"), "__code__", None)))]
+    for function in functions:
+        cells = _getattr(function, "__closure__", None) or ()
+        parts.append((_id(function.__code__), _id(function.__defaults__),
+                      _tuple(_id(cell.cell_contents) for cell in cells)))
+    parts.append((_id(watch.blocked), _id(watch.names), _id(watch.seen), _len(watch.blocked)))
+    parts.append(frozenset(watch.blocked.items()))
+    parts.append(watch.names)
+    for mapping in mappings:
+        parts.append(frozenset((key, _id(value)) for key, value in mapping.items()))
+    return hash(_tuple(parts))
+
+
 class _Watch:
     """Recognise the code objects of blocked functions by content, caching each code seen."""
 
     def __init__(self, codes):
         self.blocked = {_code_key(code): name for code, name in codes.items()}
-        self.names = {code.co_names for code in codes}  # a cheap first test: the same names
+        self.names = frozenset(code.co_names for code in codes)  # a cheap first test: the same names
         self.seen = {}  # id(code) -> (code, name or None); the code is kept so its id stays its own
+
+    def intact(self):
+        """True when what the hooks read still says what it said: no cached verdict was forged."""
+        return _all(self.blocked.get(_code_key(code)) == name for code, name in _list(self.seen.values()))
 
     def name(self, code):
         """The blocked function's name if ``code`` computes what it computes, else None."""
@@ -523,14 +544,20 @@ def forbidden(module, names, label=None):
 
         return blocked
 
+    blockers = {name: blocker(name) for name in names}
+    fingerprint = _fingerprint([hook, *blockers.values()], watch, [saved])
     try:
-        for name in names:
-            setattr(module, name, blocker(name))
+        for name, function in blockers.items():
+            _setattr(module, name, function)
         if codes:
             _setprofile(hook)
             _thread_setprofile(hook)
         yield
         removed = codes and _getprofile() is not hook
+        # (The module's names are not compared: the grader's restore after an inner window puts
+        # the originals back, and the hook recognises them by content whatever their name.)
+        changed = fingerprint != _fingerprint([hook, *blockers.values()], watch, [saved]) or \
+            not watch.intact()
     finally:
         for name, function in saved.items():
             _setattr(module, name, function)
@@ -553,8 +580,9 @@ def forbidden(module, names, label=None):
                              "which the tests compare it with: write the computation yourself")
     if removed:
         raise AssertionError("your code removed the grader's profile hook while it was checked")
-
-
+    if changed:
+        raise AssertionError(f"your code changed the grader's blocking of {label} while it ran: "
+                             "the test does not count")
 
 
 def _code_of(function):
@@ -623,11 +651,13 @@ def no_calls_to(functions, label):
         if previous is not None:  # a hook already in place (forbidden's) keeps watching
             previous(frame, event, arg)
 
+    fingerprint = _fingerprint([profile], watch)
     _setprofile(profile)
     _thread_setprofile(profile)
     try:
         yield
         removed = _getprofile() is not profile
+        changed = fingerprint != _fingerprint([profile], watch) or not watch.intact()
     finally:
         for key, value in saved_checks.items():
             if _CHECKS.get(key, saved_checks) is not value:
@@ -644,6 +674,9 @@ def no_calls_to(functions, label):
         )
     if removed:
         raise AssertionError("your code removed the grader's profile hook while it was checked")
+    if changed:
+        raise AssertionError(f"your code changed the grader's watch of {label} while it ran: "
+                             "the test does not count")
 
 
 # ---------------------------------------------------------------- observations (issue 23)
