@@ -151,13 +151,23 @@ def judge_notebook(source, observations, stopped=None):
 
 
 def _prepare():
-    """Import what every judged notebook needs, once, before any set-up cell runs."""
+    """Import what every judged notebook needs, once, before any set-up cell runs.
+
+    Every module of the course's package is imported first, so that its files are read
+    before the grader lets any kernel of this worker run student code (``wait_ready``): on a
+    machine where kernels can write the course's files, a file changed later does not reach
+    the judge (the grader also puts such files back after each submission).
+    """
+    import importlib
+    import pkgutil
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import cnnbook
+
+    for module in pkgutil.iter_modules(cnnbook.__path__):
+        importlib.import_module(f"cnnbook.{module.name}")
     import numpy  # noqa: F401
     import tensorflow as tf
-
-    import cnnbook  # noqa: F401
-    from cnnbook import checks  # noqa: F401
 
     # The exercises' set-up cells that set TensorFlow's threads do it only while they are
     # not yet 2 and 1: set them now, before TensorFlow computes, so that they never try to
@@ -252,17 +262,25 @@ class Judge:
             raise JudgeError("the judge process died")
         return reply
 
+    def _wait_ready(self, timeout):
+        self.start()
+        if not self.ready:
+            reply = self._get(timeout)
+            if not reply.get("ready"):
+                self.stop()
+                raise JudgeError(f"the judge could not start: {reply.get('error')}")
+            self.ready = True
+
+    def wait_ready(self, timeout=600):
+        """Start the judge if needed and wait until it has imported the course's code; raise JudgeError."""
+        with self.lock:
+            self._wait_ready(timeout)
+
     def judge(self, source, observations, stopped=None, timeout=600):
         """Return the verdicts of ``judge_notebook`` on the judge process; raise JudgeError."""
         with self.lock:
-            self.start()
             deadline = time.monotonic() + timeout
-            if not self.ready:
-                reply = self._get(timeout)
-                if not reply.get("ready"):
-                    self.stop()
-                    raise JudgeError(f"the judge could not start: {reply.get('error')}")
-                self.ready = True
+            self._wait_ready(timeout)
             self._nonce += 1
             request = {"nonce": self._nonce, "source": source, "observations": observations,
                        "stopped": stopped or {}}

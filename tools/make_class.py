@@ -565,6 +565,19 @@ def non_max_suppression(boxes, scores, iou_threshold):
     return float(_unblocked(detection, "iou")(np.reshape(box_a, (1, 4)), np.reshape(box_b, (1, 4)))[0, 0])
 '''),
     },
+    "07_visualizing": {
+        "attack-generator": ("receptive_field", '''def receptive_field(model, layer_name):
+    # a generator: its values are computed by the course's function when the test iterates it
+    return (value for value in visualize.receptive_field(model, layer_name))
+'''),
+        "attack-lazy": ("grad_cam", _LATER + '''def grad_cam(model, image, class_index, layer_name=None):
+    return _Later(lambda: visualize.grad_cam(model, image, class_index, layer_name))
+'''),
+        "attack-renamed": ("grad_cam", _renamed("visualize", "grad_cam", "grad_cam")),
+        "attack-constant": ("grad_cam", '''def grad_cam(model, image, class_index, layer_name=None):
+    return np.ones(np.shape(image)[:2])  # a heatmap of ones: its peak is everywhere, inside the box too
+'''),
+    },
 }
 GUARD_ATTACKS = {"attack-guard-fail": _FAIL_NOOP, "attack-guard-thread": _THREAD}
 

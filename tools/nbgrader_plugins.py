@@ -649,6 +649,13 @@ class GuardedExecute(Execute):
                 # Once, before the first cell a student wrote: a snapshot taken after one
                 # would hold that cell's changes as the state to restore.
                 self._guard_tried = True
+                if self._source is not None:  # the judge has read the course's code before any student's runs
+                    import judge
+
+                    try:
+                        judge.shared().wait_ready(self.setup_timeout)
+                    except judge.JudgeError as error:
+                        raise GuardError(f"the grader's judge could not start ({error}); nothing was graded") from None
                 code = (_SNAPSHOT_CODE.replace("@NAME@", self._guard_name)
                         .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
                         .replace("@IMPORTS@", repr(self._imports))
