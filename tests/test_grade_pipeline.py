@@ -6,6 +6,9 @@ part left blank) and every bad submission the pipeline must survive. It is
 graded once: the run is killed after a few submissions are merged, then resumed,
 then run again unchanged. Every bad student must score exactly what its
 reference student scores: graded for what it earned, no more.
+
+A second class (``TestAttacks``) holds the attacks of issue 23 on every assignment and the
+honest answers of issue 22, graded once with the judge deciding every test.
 """
 
 import hashlib
@@ -590,8 +593,13 @@ FLAGGED = {"attack-lazy", "attack-liar", "attack-renamed", "attack-runpy", "atta
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory):
-    """Grade the attack class of every assignment at once (two workers)."""
+def attacked(tmp_path_factory, cell_timeout):
+    """Grade the attack class of every assignment at once (two workers).
+
+    The honest students train networks (exercise 3's Part E): the per-cell limit is ten times
+    the floor of this machine now, and never below 600 s, so that a loaded machine does not
+    stop an honest cell (the CPU-time bars of the tests are measured apart from it).
+    """
     tmp = tmp_path_factory.mktemp("attacks")
     students, expect = {}, {}
     for assignment in course.assignments():
@@ -601,7 +609,7 @@ def attacked(tmp_path_factory):
             expect[(student, assignment)] = scores[student]
     folder = make_class.write_class(students, tmp / "submitted")
     started = time.perf_counter()
-    results = grade.run(folder, tmp / "grading", jobs=2, quiet=True)
+    results = grade.run(folder, tmp / "grading", jobs=2, quiet=True, timeout=max(600, 10 * cell_timeout))
     return {"results": results, "expect": expect, "out": tmp / "grading",
             "seconds": time.perf_counter() - started,
             "by": {(s["student"], s["assignment"]): s for s in results["submissions"]}}

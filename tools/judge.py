@@ -34,6 +34,7 @@ import io
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ import threading
 import time
 
 PROTOCOL = 1
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Keras' bold and colour in its error messages
 
 
 class JudgeError(RuntimeError):
@@ -143,7 +145,7 @@ def judge_notebook(source, observations, stopped=None):
                         exec(compile(_source(cell), f"<test {grade_id}>", "exec"), namespace)
                 except BaseException as error:  # noqa: BLE001 - a failed test, whatever it raised
                     verdict = {"passed": False, "ename": type(error).__name__,
-                               "evalue": str(error)[:4000]}
+                               "evalue": _ANSI.sub("", str(error))[:4000]}
             verdict["stdout"] = output.getvalue()[:20_000]
             verdict["unused"] = len(records) - replay.used if isinstance(records, list) else 0
             verdicts[grade_id] = verdict

@@ -17,6 +17,12 @@ files (``TAMPER``: appending no-op checks to cnnbook/checks.py, rewriting the ot
 students' notebooks) or on the kernel (``KERNEL_TAMPER``: input and AST transformers,
 a custom exception handler, class-level traceback and session patches, sys hooks, an
 event callback, and a hook installed from inside the function the tests call).
+
+``attack_class`` (issue 23) holds, for every assignment, the attacks that the judge must
+defeat (lazy results, values that lie, renamed copies of blocked code, the checks and the
+blocking disarmed from a cell, a thread or the student's own function, forged training,
+test data redrawn, another model returned, a constant heatmap), each scoring 0, and honest
+answers written another right way (issue 22), scoring full marks.
 """
 
 from __future__ import annotations
