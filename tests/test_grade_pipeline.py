@@ -655,3 +655,20 @@ class TestAttacks:
                     assert f"{error.ename}: {error.evalue}".strip(": "), (path, meta.get("grade_id"))
                     explained += 1
         assert explained > 100
+
+
+@pytest.mark.slow
+def test_a_thread_or_a_trace_function_left_by_student_code_fails_the_next_tests():
+    """Issue 23, item 4: the grader fails a test that starts while a student's thread runs or a
+    trace function it set is in place (the function is removed first; the test still fails)."""
+    notebook = _graded_cells([("setup", "import sys, threading, time"),
+                              ("answer", "threading.Thread(target=time.sleep, args=(120,), daemon=True).start()"),
+                              ("test", "assert True"),
+                              ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert "GraderError" in _errors(notebook.cells[2])
+    assert "thread" in notebook.cells[2].outputs[-1].evalue
+    assert "GraderError" in _errors(notebook.cells[4])
+    notebook = _graded_cells([("setup", "import sys"), ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert any("sys.settrace" in o.evalue for o in notebook.cells[2].outputs if o.output_type == "error")

@@ -89,3 +89,10 @@ def test_the_judge_process_answers_and_is_reused():
         assert "off by up to 1" in first["test4"]["evalue"]
     finally:
         process.stop()
+
+
+def test_a_judge_that_stopped_while_student_code_ran_is_not_started_again():
+    process = judge.Judge()
+    with pytest.raises(judge.JudgeError, match="stopped while the notebook ran"):
+        process.judge(SOURCE, {}, may_start=False)
+    assert process.process is None

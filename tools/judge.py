@@ -278,10 +278,17 @@ class Judge:
         with self.lock:
             self._wait_ready(timeout)
 
-    def judge(self, source, observations, stopped=None, timeout=600):
-        """Return the verdicts of ``judge_notebook`` on the judge process; raise JudgeError."""
+    def judge(self, source, observations, stopped=None, timeout=600, may_start=True):
+        """Return the verdicts of ``judge_notebook`` on the judge process; raise JudgeError.
+
+        With ``may_start`` False, a judge that is not running (it died, or was killed, while the
+        notebook's kernel ran student code) is not started again: a judge started then could
+        read course files that the student's code changed.
+        """
         with self.lock:
             deadline = time.monotonic() + timeout
+            if not may_start and (self.process is None or self.process.poll() is not None):
+                raise JudgeError("the judge stopped while the notebook ran")
             self._wait_ready(timeout)
             self._nonce += 1
             request = {"nonce": self._nonce, "source": source, "observations": observations,

@@ -4,6 +4,16 @@ Loaded by ``nbgrader_config.py`` (the course's own and every temporary course
 built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
 
 ``GuardedExecute`` (replaces nbgrader's ``Execute``)
+    * The kernel computes; the judge decides (issue 23). The course's source notebook is
+      read before the kernel starts; the test cells' calls of the student's functions go
+      through ``cnnbook.checks.observe``, which the guard makes record each result as plain
+      data in an output of its own MIME type; those outputs are taken out of the notebook,
+      and a judge process that never receives student code (tools/judge.py, one per worker,
+      ready before the first student cell runs) runs the course's set-up and test cells on
+      them. Its verdicts replace the test cells' outputs; where the kernel's own checks
+      disagree, the notebook's metadata (``cnnbook.judge``) says so for the report. A thread
+      started by student code, or a trace or profile function it set, fails every test that
+      starts while it is there.
     * Before the first cell a student can edit runs, it snapshots the modules the
       tests rely on (``numpy``, ``cnnbook``, ``builtins``, and TensorFlow and Keras
       as the locked set-up cells import them), the bodies of their Python
@@ -48,7 +58,6 @@ import builtins
 import json
 import re
 import secrets
-import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -487,7 +496,7 @@ class GuardedExecute(Execute):
         if km is None and sandbox.available():  # root: the kernel runs without write rights
             self.kernel_manager_class = UnprivilegedKernelManager
         self._managers = []
-        self._observed, self._alive = {}, {}
+        self._observed = {}
         # The course's own copy of the notebook, read before the kernel starts: the judge
         # runs its set-up and test cells, never the submission's.
         self._source = self._course_source(resources) if self.judge else None
@@ -538,9 +547,9 @@ class GuardedExecute(Execute):
             errors = [o for o in cell.outputs if o.output_type == "error"]
             if errors:
                 stopped[grade_id] = f"{errors[0].get('ename')}: {errors[0].get('evalue', '')}"[:500]
-        try:
+        try:  # a judge that stopped after student code ran is not started again for this notebook
             verdicts = judge.shared().judge(self._source, observations, stopped,
-                                            timeout=self.setup_timeout)
+                                            timeout=self.setup_timeout, may_start=not self._guard_tried)
         except judge.JudgeError as error:
             raise GuardError(f"the grader's judge could not decide this notebook ({error}); "
                              "nothing was graded") from None
@@ -688,6 +697,8 @@ class GuardedExecute(Execute):
                 # student; grading on would score the tests of a half-set-up kernel.
                 raise GuardError(f"the course's set-up cell {cell_index} ran longer than "
                                  f"{max(self.timeout or 0, self.setup_timeout)} s; nothing was graded")
+            if not is_test_cell(cell):  # observations belong to test cells only
+                cell.outputs = [o for o in cell.get("outputs", []) if not _is_observation(o)]
             if is_test_cell(cell):
                 # The observations recorded for the judge leave the notebook (and so the
                 # feedback); the judge decides the test from them (_decide).
