@@ -314,6 +314,71 @@ def test_saliency_map_matches_the_hand_computation(class_index):
     np.testing.assert_allclose(saliency, np.abs(gradient).max(axis=-1), atol=1e-6)
 
 
+# occlusion_maps -------------------------------------------------------------------------
+
+def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
+    """Hide one square at a time, by loops, and average each pixel's drops (the softmax removed)."""
+    logits = keras.Model(model.inputs[0], model.layers[-1].input)
+    kernel, bias = model.layers[-1].get_weights()
+    score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
+    height, width = image.shape[:2]
+    total, count = np.zeros((height, width)), np.zeros((height, width))
+    for top in range(stride - patch_size, height, stride):
+        for left in range(stride - patch_size, width, stride):
+            hidden = image.copy()
+            rows = slice(max(top, 0), top + patch_size)
+            cols = slice(max(left, 0), left + patch_size)
+            hidden[rows, cols] = fill
+            total[rows, cols] += score(image) - score(hidden)
+            count[rows, cols] += 1
+    assert count.min() >= 1
+    return total / count
+
+
+@pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
+def test_occlusion_maps_match_hiding_one_square_at_a_time(patch_size, stride):
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([
+        keras.Input((10, 9, 2)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    images = np.random.default_rng(10).uniform(0, 1, (3, 10, 9, 2)).astype("float32")
+    fill = np.array([0.5, 0.2], "float32")
+    maps = visualize.occlusion_maps(model, images, [0, 2, 1], patch_size, stride, fill=fill,
+                                    images_per_batch=2)
+    assert maps.shape == (3, 10, 9) and maps.dtype == np.float32
+    for image, class_index, found in zip(images, [0, 2, 1], maps):
+        expected = brute_force_occlusion(model, image, class_index, patch_size, stride, fill)
+        np.testing.assert_allclose(found, expected, atol=1e-4)
+    assert np.abs(maps).max() > 1e-2      # not a comparison of maps that are zero everywhere
+
+
+def test_occlusion_maps_default_fill_is_the_image_mean_colour():
+    # A linear score sum(x): hiding a square with the mean colour changes it by
+    # sum over the square of (x - mean); a constant image gives a map of zeros.
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="ones")])
+    constant = np.full((1, 6, 6, 3), 7.0, "float32")
+    assert not visualize.occlusion_maps(model, constant, [0], 2, 2).any()
+    image = np.zeros((1, 6, 6, 3), "float32")
+    image[0, :2, :2] = 36.0                    # mean colour 4 in each channel
+    found = visualize.occlusion_maps(model, image, [0], 2, 2)[0]
+    np.testing.assert_allclose(found[:2, :2], 3 * 4 * (36 - 4), rtol=1e-6)
+    np.testing.assert_allclose(found[2:, 2:], 3 * 4 * (0 - 4), rtol=1e-6)
+
+
+def test_occlusion_maps_check_their_arguments():
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    with pytest.raises(ValueError, match="stride"):
+        visualize.occlusion_maps(model, IMAGE[None], [0], patch_size=2, stride=3)
+    with pytest.raises(ValueError, match="class_indices"):
+        visualize.occlusion_maps(model, IMAGE[None], [0, 1])
+    with pytest.raises(ValueError, match="images"):
+        visualize.occlusion_maps(model, IMAGE, [0])
+
+
 # max_activating_patches -----------------------------------------------------------------
 
 def test_max_activating_patches_by_hand():

@@ -11,6 +11,7 @@ Chapter 7 and its exercise use these helpers on the course's own networks
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
   :func:`grad_cams`, which place each map cell at its unit's receptive-field centre
   (:func:`place_on_image`); :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
+- :func:`occlusion_maps` (Zeiler & Fergus 2014), which needs no gradient;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
 - :func:`plot_filters`, :func:`plot_feature_maps`.
@@ -481,6 +482,94 @@ def saliency_maps(model, images, class_indices):
         score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
     gradients = tape.gradient(score, images)
     return tf.reduce_max(tf.abs(gradients), axis=-1).numpy().astype("float32")
+
+
+def occlusion_maps(model, images, class_indices, patch_size=8, stride=4, fill=None,
+                   images_per_batch=16):
+    """Map how much hiding each part of an image lowers a class score (Zeiler & Fergus 2014).
+
+    A square of ``patch_size`` pixels, filled with ``fill``, is slid over each
+    image in steps of ``stride``, from ``patch_size - stride`` pixels before
+    the top-left corner (squares are cut off at the border), and the class
+    score (before the softmax, as in :func:`grad_cam`) is computed for every
+    position. A pixel's value is the mean, over the squares that cover it, of
+    the score's drop: ``score(image) - score(image with the square hidden)``.
+    Only the model's outputs are used, no gradient: one forward pass per
+    square and image.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+    patch_size : int, default 8
+    stride : int, default 4
+        At most ``patch_size``, so that every pixel is covered.
+    fill : float or sequence of C floats, optional
+        Default: each image's mean colour.
+    images_per_batch : int, default 16
+        Images whose hidden copies go through the model together.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+        In score units: positive where hiding the pixels lowers the score.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not 4-D, ``class_indices`` does not have one class per
+        image, or ``stride`` is not between 1 and ``patch_size``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+    ...     keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> image = np.zeros((1, 4, 4, 1)); image[0, 0, 0] = 8.0
+    >>> occlusion_maps(model, image, [0], patch_size=2, stride=2, fill=0.0)[0]
+    array([[8., 8., 0., 0.],
+           [8., 8., 0., 0.],
+           [0., 0., 0., 0.],
+           [0., 0., 0., 0.]], dtype=float32)
+    """
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    if not 1 <= stride <= patch_size:
+        raise ValueError(f"stride: expected 1 to patch_size={patch_size}, got {stride}")
+    count, height, width, _ = images.shape
+    score_model, dense = _score_model(model)
+
+    def scores(batch, classes):
+        all_scores = _class_score([score_model(batch, training=False)], dense, slice(None))
+        return np.asarray(all_scores)[np.arange(len(batch)), classes]
+
+    tops = np.arange(stride - patch_size, height, stride)
+    lefts = np.arange(stride - patch_size, width, stride)
+    squares = [(top, left) for top in tops for left in lefts]
+    # row_covers[r, t]: does a square starting at row tops[t] cover row r? (columns alike)
+    row_covers = (np.arange(height)[:, None] >= tops) & (np.arange(height)[:, None] < tops + patch_size)
+    col_covers = (np.arange(width)[:, None] >= lefts) & (np.arange(width)[:, None] < lefts + patch_size)
+    coverage = np.outer(row_covers.sum(axis=1), col_covers.sum(axis=1))
+    maps = np.empty((count, height, width), dtype="float32")
+    for first in range(0, count, images_per_batch):
+        chunk, classes = images[first:first + images_per_batch], class_indices[first:first + images_per_batch]
+        colour = chunk.mean(axis=(1, 2)) if fill is None else np.broadcast_to(fill, chunk.shape[-1:])
+        hidden = np.repeat(chunk[:, None], len(squares), axis=1)       # (n, squares, H, W, C)
+        for index, (top, left) in enumerate(squares):
+            hidden[:, index, max(top, 0):top + patch_size, max(left, 0):left + patch_size] = (
+                np.reshape(colour, (-1, 1, 1, chunk.shape[-1])))
+        hidden_scores = scores(hidden.reshape((-1,) + chunk.shape[1:]),
+                               np.repeat(classes, len(squares)))
+        drops = (scores(chunk, classes)[:, None, None]
+                 - hidden_scores.reshape(len(chunk), len(tops), len(lefts)))
+        maps[first:first + len(chunk)] = np.einsum("ht,ntl,wl->nhw", row_covers, drops,
+                                                   col_covers) / coverage
+    return maps
 
 
 def _crop(image, top, left, size):
