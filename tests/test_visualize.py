@@ -167,6 +167,24 @@ def test_grad_cam_matches_the_hand_computation(class_index):
     assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
 def test_grad_cam_uses_the_score_before_the_softmax():
     # Without the softmax the hand formula is the same: the layers' scores agree.
     with_softmax = one_by_one_model(CONV, DENSE, BIAS)
@@ -317,22 +335,24 @@ def test_saliency_map_matches_the_hand_computation(class_index):
 # occlusion_maps -------------------------------------------------------------------------
 
 def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
-    """Hide one square at a time, by loops, and average each pixel's drops (the softmax removed)."""
+    """Hide one square at a time, by loops; interpolate the drops between the squares' centres."""
     logits = keras.Model(model.inputs[0], model.layers[-1].input)
     kernel, bias = model.layers[-1].get_weights()
     score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
     height, width = image.shape[:2]
-    total, count = np.zeros((height, width)), np.zeros((height, width))
-    for top in range(stride - patch_size, height, stride):
-        for left in range(stride - patch_size, width, stride):
+    tops = list(range(stride - patch_size, height, stride))
+    lefts = list(range(stride - patch_size, width, stride))
+    drops = np.zeros((len(tops), len(lefts)))
+    for row, top in enumerate(tops):
+        for col, left in enumerate(lefts):
             hidden = image.copy()
-            rows = slice(max(top, 0), top + patch_size)
-            cols = slice(max(left, 0), left + patch_size)
-            hidden[rows, cols] = fill
-            total[rows, cols] += score(image) - score(hidden)
-            count[rows, cols] += 1
-    assert count.min() >= 1
-    return total / count
+            hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
+            drops[row, col] = score(image) - score(hidden)
+    # The centre of a square starting at t is t + (patch_size - 1) / 2; np.interp is linear
+    # between centres and keeps the nearest value beyond them.
+    centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
+    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in drops])
+    return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
 
 
 @pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
@@ -365,8 +385,10 @@ def test_occlusion_maps_default_fill_is_the_image_mean_colour():
     image = np.zeros((1, 6, 6, 3), "float32")
     image[0, :2, :2] = 36.0                    # mean colour 4 in each channel
     found = visualize.occlusion_maps(model, image, [0], 2, 2)[0]
-    np.testing.assert_allclose(found[:2, :2], 3 * 4 * (36 - 4), rtol=1e-6)
-    np.testing.assert_allclose(found[2:, 2:], 3 * 4 * (0 - 4), rtol=1e-6)
+    # Squares of 2x2 at rows and columns 0, 2, 4, centred at 0.5, 2.5, 4.5: pixel (0, 0) has
+    # the first square's drop, pixels from (3, 3) on lie between squares of zeros only.
+    assert found[0, 0] == pytest.approx(4 * 3 * (36 - 4))
+    np.testing.assert_allclose(found[3:, 3:], 4 * 3 * (0 - 4), rtol=1e-6)
 
 
 def test_occlusion_maps_check_their_arguments():
