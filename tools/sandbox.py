@@ -1,4 +1,4 @@
-"""Student kernels that see only what they need: bubblewrap, and a fresh uid where the grader is root.
+"""Graded kernels that see only what they need: bubblewrap, and a fresh uid where root grades.
 
 How a graded kernel runs is chosen once per process by :func:`mode`:
 
@@ -65,13 +65,15 @@ DESCRIPTIONS = {
                 "other student in sight{uid}",
     UNPRIVILEGED: "bubblewrap could not run here: each kernel ran as a fresh unprivileged uid "
                   "(setpriv), which can write only its own folder but can READ every file "
-                  "other users may read, the course's hidden tests included",
+                  "other users may read (the course's hidden tests, unless their folders are "
+                  "closed to others){read_all}",
     NONE: "neither bubblewrap nor a change of user was available (the grader is not root): "
           "each kernel ran as the grader and could read and write what the grader can",
 }
 
-# Files of /etc a kernel needs: the dynamic loader's cache and the fonts Matplotlib's
-# libraries look for (without them, a "Fontconfig error" on stderr fails a test cell).
+# Files of /etc a kernel needs: the dynamic loader's cache, and the fonts' configuration
+# (without it, importing the course's libraries printed "Fontconfig error: Cannot load
+# default config file" on stderr here, and stderr in a test cell costs its points).
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts")
 # Environment variables a kernel keeps inside bubblewrap (everything else is cleared, the
 # grader's tokens and paths with it): TensorFlow's, Keras's and the threads' settings,
@@ -88,7 +90,7 @@ def _is_root():
 
 
 def mode():
-    """How this machine runs graded kernels: :data:`BUBBLEWRAP`, :data:`UNPRIVILEGED` or :data:`NONE`."""
+    """How graded kernels run here: :data:`BUBBLEWRAP`, :data:`UNPRIVILEGED` or :data:`NONE`."""
     if os.environ.get("CNNBOOK_GRADE_NO_DROP", "") == "1":
         return NONE
     if os.environ.get("CNNBOOK_GRADE_NO_BWRAP", "") != "1" and bubblewrap_works():
@@ -103,7 +105,9 @@ def describe(how=None):
     how = how or mode()
     uid = (", as a fresh unprivileged uid" if _is_root() else
            ", as the grader's own uid (the grader is not root)")
-    return DESCRIPTIONS[how].format(uid=uid)
+    read_all = ("; and, the interpreter being unreadable to other users, it kept the right to "
+                "read any file" if how == UNPRIVILEGED and needs_read_capability() else "")
+    return DESCRIPTIONS[how].format(uid=uid, read_all=read_all)
 
 
 def available():
