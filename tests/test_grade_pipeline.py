@@ -534,6 +534,7 @@ def _run_kernel(code, cwd, **env):
         os.environ.update(old)
     outputs = notebook.cells[0].outputs
     assert not [o for o in outputs if o.output_type == "error"], outputs
+    assert "Fontconfig error" not in "".join(o.get("text", "") for o in outputs)  # /etc/fonts
     return "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
 
 
@@ -581,6 +582,7 @@ keras_home = os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras"))
 view["config dirs"] = [os.access(matplotlib.get_configdir(), os.W_OK), os.access(keras_home, os.W_OK)]
 multiprocessing.Lock()  # a POSIX semaphore in /dev/shm
 view["tempfile"] = os.path.isdir(tempfile.mkdtemp())
+view["etc"] = [os.access(p, os.R_OK) for p in ("/etc/ld.so.cache", "/etc/fonts/fonts.conf")]
 view["tensorflow"] = float(tf.reduce_sum(tf.ones((2, 3))))
 print(json.dumps(view))
 """
@@ -667,6 +669,7 @@ def test_a_sandboxed_kernel_finds_what_it_needs(kernel_views):
     assert view["weights"]
     assert view["config dirs"] == [True, True]
     assert view["tempfile"] is True
+    assert view["etc"] == [Path(p).exists() for p in ("/etc/ld.so.cache", "/etc/fonts/fonts.conf")]
     assert view["tensorflow"] == 6.0
 
 

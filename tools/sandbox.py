@@ -224,6 +224,7 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
+        args += ["--perms", "0755", "--dir", "/etc"]  # a folder bwrap makes is 0700 otherwise
         for name in ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         readonly = readonly_paths()
