@@ -87,12 +87,18 @@ def classic_convnet(dropout=True, batch_norm=False, image_size=32, num_classes=1
     return keras.Sequential(stack, name="classic_convnet")
 
 
-def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertical", seed=None):
+def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertical", seed=None,
+                 fill_mode="nearest"):
     """Return Keras preprocessing layers that move each training image at random.
 
     In order: ``RandomFlip(flip)``, ``RandomTranslation(shift, shift)``,
     ``RandomRotation(rotation)`` and ``RandomZoom(zoom)``, with the edge pixels
-    repeated into the uncovered border (``fill_mode="nearest"``). Like every
+    repeated into the uncovered border (``fill_mode="nearest"``). With the
+    defaults each image is mirrored or not along each axis, shifted by up to
+    10 % of its size along each axis, turned by up to 180 degrees either way
+    about the image's centre (which also moves an object that is not at the
+    centre, and can push part of it out of the frame) and zoomed in or out by
+    up to 10 %. A factor of 0 leaves its layer out. Like every
     Keras preprocessing layer they act only when called with ``training=True``
     (inside ``fit``); at inference (``predict``, ``evaluate``, or a call with
     ``training=False``) they return their input unchanged.
@@ -110,6 +116,8 @@ def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertica
         Which mirror images to draw; None for no flips.
     seed : int, optional
         Seed of the layers' random draws.
+    fill_mode : {"nearest", "reflect", "wrap", "constant"}, default "nearest"
+        How the translation, rotation and zoom fill the pixels they uncover.
 
     Returns
     -------
@@ -125,16 +133,19 @@ def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertica
     True
     >>> bool(np.array_equal(layers(images, training=True), images))
     False
+    >>> [type(layer).__name__ for layer in augmentation(rotation=0, zoom=0, flip=None).layers]
+    ['RandomTranslation']
     """
     import keras
     from keras import layers
 
     stack = [layers.RandomFlip(flip, seed=seed)] if flip else []
-    stack += [
-        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
-        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
-        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed),
-    ]
+    if shift:
+        stack.append(layers.RandomTranslation(shift, shift, fill_mode=fill_mode, seed=seed))
+    if rotation:
+        stack.append(layers.RandomRotation(rotation, fill_mode=fill_mode, seed=seed))
+    if zoom:
+        stack.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed))
     return keras.Sequential(stack, name="augmentation")
 
 
