@@ -453,10 +453,14 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
     >>> images, labels, boxes, masks = make_shapes(2, return_boxes=True)
     >>> boxes.shape, masks.shape
     ((2, 4), (2, 32, 32))
-    >>> moved = make_shapes(2, move=(3, -2), return_boxes=True)
-    >>> moved[2] - boxes  # each box 3 pixels down and 2 to the left
-    array([[-2.,  3., -2.,  3.],
-           [-2.,  3., -2.,  3.]])
+    >>> boxes
+    array([[ 1.,  9., 21., 30.],
+           [15., 10., 29., 25.]])
+    >>> make_shapes(2, move=(2, -1), return_boxes=True)[2]  # 2 pixels down, 1 to the left
+    array([[ 0., 11., 20., 32.],
+           [14., 12., 28., 27.]])
+    >>> make_shapes(2, move=(2, -2), return_boxes=True)[2][0]  # the first object is cut by the frame
+    array([ 0., 11., 19., 32.])
     """
     from cnnbook import shapes
 

@@ -312,7 +312,7 @@ def invariance_run(augment, seed, splits, test_sets, settings=INVARIANCE_SETTING
         for step, images in images_by_step.items():
             right = _predicted(model, images) == labels
             scores["all"].append(float(right.mean()))
-            scores["inside"].append(float(right[~cut[step]].mean()))
+            scores["inside"].append(float(right[~cut[step]].mean()) if not cut[step].all() else None)
             scores["cut"].append(float(right[cut[step]].mean()) if cut[step].any() else None)
         return scores
 

@@ -13,7 +13,10 @@ Chapter 3 builds these; chapters 4, 5 and 7 reuse them with the same data set
 - :func:`load_classic_convnet`: the network trained by
   ``python -m cnnbook.train_classifier``, with its record;
 - :func:`load_small_runs`: the learning curves of chapter 3's small-set and batch
-  normalisation comparisons, recorded by the same script (``--only small``).
+  normalisation comparisons, recorded by the same script (``--only small``);
+- :func:`load_invariance_runs`: how networks trained with and without augmentation
+  score on moved, shifted and turned test images, recorded by the same script
+  (``--only invariance``).
 """
 
 import json
@@ -265,14 +268,18 @@ def load_small_runs():
     Returns
     -------
     dict
-        ``settings``; ``runs``: for "no dropout, no augmentation", "dropout" and
-        "augmentation", the Keras ``history`` (loss, accuracy, val_loss,
-        val_accuracy per epoch), the ``best_epoch``, and the accuracy of the
-        best and of the last epoch on the training, validation and test images
-        (``best_epoch_accuracy``, ``last_epoch_accuracy``); ``batch_norm``:
-        for the network "without batch normalisation" and "with batch
-        normalisation", the loss of every batch (``batch_losses``) and the
-        mean loss of every epoch (``epoch_losses``);
+        ``settings`` (``seeds``: the seeds of every small-set run,
+        ``batch_norm_seeds``: those of the batch normalisation runs); ``runs``:
+        for "no dropout, no augmentation", "dropout", "augmentation" and
+        "dropout and augmentation", a list with one record per seed, in the order
+        of ``settings["seeds"]``: the ``seed``, the Keras ``history`` (loss,
+        accuracy, val_loss, val_accuracy per epoch), the ``best_epoch``, and the
+        accuracy of the best and of the last epoch on the training, validation
+        and test images (``best_epoch_accuracy``, ``last_epoch_accuracy``);
+        ``batch_norm``: for the network "without batch normalisation" and "with
+        batch normalisation", a list with one record per seed of
+        ``settings["batch_norm_seeds"]``: the loss of every batch
+        (``batch_losses``) and the mean loss of every epoch (``epoch_losses``);
         the command, versions, numerics and times of the run.
 
     Raises
@@ -283,11 +290,54 @@ def load_small_runs():
     Examples
     --------
     >>> record = load_small_runs()
-    >>> len(record["runs"]["dropout"]["history"]["val_accuracy"]) == record["settings"]["epochs"]
+    >>> first = record["runs"]["dropout"][0]
+    >>> first["seed"] == record["settings"]["seeds"][0]
+    True
+    >>> len(first["history"]["val_accuracy"]) == record["settings"]["epochs"]
     True
     """
-    path = WEIGHTS_DIR / "small_runs.json"
+    return _load_record("small_runs.json", "--only small")
+
+
+def load_invariance_runs():
+    """Load the record of chapter 3's invariance comparison, written by ``python -m cnnbook.train_classifier --only invariance``.
+
+    Returns
+    -------
+    dict
+        ``settings`` (those of the shipped networks, plus ``seeds``, ``moves``:
+        the shifts m, each object moved m pixels down and m right, and ``turns``:
+        the angles in degrees); ``cut``: for each move, how many of the test
+        objects it pushes partly out of the frame; ``visible_fraction_of_cut``:
+        the mean fraction of those objects' pixels still in the frame; ``runs``:
+        for each augmentation (``"none"`` and four others), a list with one
+        record per seed: the ``augmentation`` (arguments of :func:`augmentation`,
+        None for none), ``seed``, ``history``, ``best_epoch``, ``test_accuracy``
+        (unmoved test images), ``moved`` and ``edge_filled`` (dicts of lists, one
+        accuracy per move: ``all`` images, those whose object stays ``inside``
+        the frame and those whose object is ``cut``, None when there are none),
+        ``turned`` (one accuracy per angle), CPU and wall seconds.
+
+    Raises
+    ------
+    ValueError
+        If the record is missing.
+
+    Examples
+    --------
+    >>> record = load_invariance_runs()
+    >>> run = record["runs"]["none"][0]
+    >>> len(run["moved"]["all"]) == len(record["settings"]["moves"]) == len(record["cut"])
+    True
+    >>> run["moved"]["all"][0] == run["test_accuracy"]  # moved by 0: the test images as they are
+    True
+    """
+    return _load_record("invariance_runs.json", "--only invariance")
+
+
+def _load_record(name, option):
+    path = WEIGHTS_DIR / name
     if not path.exists():
         raise ValueError(f"no record {path.name} in {WEIGHTS_DIR}: "
-                         "run python -m cnnbook.train_classifier --only small")
+                         f"run python -m cnnbook.train_classifier {option}")
     return json.loads(path.read_text())
