@@ -208,6 +208,17 @@ def check_invariance_record(record):
                         assert everything == pytest.approx(((n - cut) * inside + cut * outside) / n, abs=1e-9)
             assert len(run["turned"]) == len(settings["turns"])
             assert run["turned"][settings["turns"].index(0)] == run["test_accuracy"]
+            # The images got right, image by image, give every accuracy of the record.
+            right = run["right"]
+            assert [len(right[kind]) for kind in ("moved", "edge_filled", "turned")] == [len(moves)] * 2 + [
+                len(settings["turns"])]
+            assert [float(hits.mean()) for hits in right["turned"]] == run["turned"]
+            for kind in ("moved", "edge_filled"):
+                assert [float(hits.mean()) for hits in right[kind]] == run[kind]["all"]
+                for m, hits in zip(moves, right[kind]):
+                    cut = (boxes[:, 2:] + m > 32).any(axis=1)
+                    if cut.any():
+                        assert float(hits[cut].mean()) == run[kind]["cut"][moves.index(m)]
 
 
 def test_shipped_invariance_runs_are_consistent():
@@ -217,11 +228,12 @@ def test_shipped_invariance_runs_are_consistent():
 
 
 @pytest.mark.slow  # trains five tiny networks: 20-40 s
-def test_quick_invariance_record_runs_and_is_consistent(tmp_path):
+def test_quick_invariance_record_runs_and_is_consistent(tmp_path, monkeypatch):
     from cnnbook import train_classifier
 
     train_classifier.main(["--only", "invariance", "--quick", "--out", str(tmp_path)])
-    record = json.loads((tmp_path / "invariance_runs.json").read_text())
+    monkeypatch.setattr(training, "WEIGHTS_DIR", tmp_path)
+    record = training.load_invariance_runs()
     assert record["command"] == f"python -m cnnbook.train_classifier --only invariance --quick --out {tmp_path}"
     assert record["settings"]["num_train"] == train_classifier.QUICK["num_train"]
     check_invariance_record(record)

@@ -307,25 +307,34 @@ def invariance_run(augment, seed, splits, test_sets, settings=INVARIANCE_SETTING
     labels, moved, edge_filled, turned, cut, _ = test_sets
     model, history, cpu, wall = fit_classic(train_set, validation, augment, seed, s, verbose=0)
 
-    def split_scores(images_by_step):
+    right = {"moved": [], "edge_filled": [], "turned": []}
+
+    def split_scores(kind, images_by_step):
         scores = {"all": [], "inside": [], "cut": []}
         for step, images in images_by_step.items():
-            right = _predicted(model, images) == labels
-            scores["all"].append(float(right.mean()))
-            scores["inside"].append(float(right[~cut[step]].mean()) if not cut[step].all() else None)
-            scores["cut"].append(float(right[cut[step]].mean()) if cut[step].any() else None)
+            hits = _predicted(model, images) == labels
+            right[kind].append(np.packbits(hits).tobytes().hex())
+            scores["all"].append(float(hits.mean()))
+            scores["inside"].append(float(hits[~cut[step]].mean()) if not cut[step].all() else None)
+            scores["cut"].append(float(hits[cut[step]].mean()) if cut[step].any() else None)
         return scores
 
-    return {
+    record = {
         "augmentation": augment, "seed": seed,
         "history": _rounded(history.history),
         "best_epoch": int(np.argmax(history.history["val_accuracy"])) + 1,
         "test_accuracy": _accuracy(model, x_test, y_test),
-        "moved": split_scores(moved),
-        "edge_filled": split_scores(edge_filled),
-        "turned": [_accuracy(model, turned[angle], labels) for angle in s["turns"]],
+        "moved": split_scores("moved", moved),
+        "edge_filled": split_scores("edge_filled", edge_filled),
+        "turned": [],
         "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
     }
+    for angle in s["turns"]:
+        hits = _predicted(model, turned[angle]) == labels
+        right["turned"].append(np.packbits(hits).tobytes().hex())
+        record["turned"].append(float(hits.mean()))
+    record["right"] = right  # which test images it got right: packed bits, one hex string per move or angle
+    return record
 
 
 def invariance_runs(out_dir, settings=INVARIANCE_SETTINGS,

@@ -316,7 +316,10 @@ def load_invariance_runs():
         (unmoved test images), ``moved`` and ``edge_filled`` (dicts of lists, one
         accuracy per move: ``all`` images, those whose object stays ``inside``
         the frame and those whose object is ``cut``, None when there are none),
-        ``turned`` (one accuracy per angle), CPU and wall seconds.
+        ``turned`` (one accuracy per angle), ``right`` (which test images it
+        got right: for ``moved`` and ``edge_filled`` one bool array of shape
+        (num_test,) per move, for ``turned`` one per angle; stored as packed
+        bits, unpacked here), CPU and wall seconds.
 
     Raises
     ------
@@ -331,8 +334,17 @@ def load_invariance_runs():
     True
     >>> run["moved"]["all"][0] == run["test_accuracy"]  # moved by 0: the test images as they are
     True
+    >>> right = run["right"]["moved"][0]
+    >>> right.dtype, right.shape == (record["settings"]["num_test"],), float(right.mean()) == run["test_accuracy"]
+    (dtype('bool'), True, True)
     """
-    return _load_record("invariance_runs.json", "--only invariance")
+    record = _load_record("invariance_runs.json", "--only invariance")
+    count = record["settings"]["num_test"]
+    for runs in record["runs"].values():
+        for run in runs:
+            run["right"] = {kind: [np.unpackbits(np.frombuffer(bytes.fromhex(bits), np.uint8))[:count].astype(bool)
+                                   for bits in packed] for kind, packed in run["right"].items()}
+    return record
 
 
 def _load_record(name, option):
