@@ -239,6 +239,28 @@ def test_quick_invariance_record_runs_and_is_consistent(tmp_path, monkeypatch):
     check_invariance_record(record)
 
 
+@pytest.mark.slow  # trains five tiny networks twice: 40-80 s
+def test_invariance_record_from_shared_parts_is_the_record_of_one_process(tmp_path):
+    # Two processes sharing --parts: one finds a network locked by the other and leaves it;
+    # the record, written when every part is done, equals one process's record.
+    from cnnbook import train_classifier
+
+    whole = train_classifier.invariance_runs(tmp_path, train_classifier.QUICK_INVARIANCE, "x")
+    parts, out = tmp_path / "parts", tmp_path / "shared"
+    parts.mkdir(), out.mkdir()
+    (parts / "1-0.lock").touch()  # another process is training the second augmentation
+    assert train_classifier.invariance_runs(out, train_classifier.QUICK_INVARIANCE, "x", parts) is None
+    assert not (out / "invariance_runs.json").exists()
+    assert sorted(path.name for path in parts.iterdir()) == ["0-0.json", "1-0.lock", "2-0.json", "3-0.json",
+                                                            "4-0.json"]
+    (parts / "1-0.lock").unlink()  # it stopped without finishing: a new run trains that network only
+    shared = train_classifier.invariance_runs(out, train_classifier.QUICK_INVARIANCE, "x", parts)
+    for name in whole["runs"]:
+        for one, other in zip(whole["runs"][name], shared["runs"][name]):
+            assert {k: v for k, v in one.items() if not k.endswith("seconds")} == \
+                   {k: v for k, v in other.items() if not k.endswith("seconds")}, name
+
+
 def test_quick_mode_refuses_to_overwrite_the_shipped_records():
     from cnnbook import train_classifier
 

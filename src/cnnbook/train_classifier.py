@@ -338,7 +338,7 @@ def invariance_run(augment, seed, splits, test_sets, settings=INVARIANCE_SETTING
 
 
 def invariance_runs(out_dir, settings=INVARIANCE_SETTINGS,
-                    command="python -m cnnbook.train_classifier --only invariance"):
+                    command="python -m cnnbook.train_classifier --only invariance", parts=None):
     """Train every network of :data:`AUGMENTATIONS` with every seed; write ``invariance_runs.json``; return it.
 
     Each is :func:`fit_classic` on ``shapes_splits(num_train, num_validation, num_test,
@@ -349,6 +349,12 @@ def invariance_runs(out_dir, settings=INVARIANCE_SETTINGS,
     object turned in place by each angle of ``settings["turns"]``. Moved and shifted
     scores are given for all images, for those whose object stays inside the frame, and
     for those whose object is cut by it.
+
+    ``parts`` (a folder) makes the work resumable and shareable: each finished network's
+    record is kept there as a file, a network another process is training is marked by
+    a lock file and skipped, and the record is written by whichever process finds every
+    part done (it returns None otherwise). Each network's run depends only on its
+    augmentation and seed, not on the process or the order that trains it.
     """
     import tensorflow as tf
 
@@ -357,13 +363,37 @@ def invariance_runs(out_dir, settings=INVARIANCE_SETTINGS,
     splits = data.shapes_splits(s["num_train"], s["num_validation"], s["num_test"], seed=s["seed"])
     test_sets = _moved_test_sets(s)
     wall = time.perf_counter()
+    if parts is not None:
+        parts = pathlib.Path(parts)
+        parts.mkdir(parents=True, exist_ok=True)
     runs = {}
-    for name, augment in AUGMENTATIONS.items():
+    for number, (name, augment) in enumerate(AUGMENTATIONS.items()):
         runs[name] = []
         for seed in s["seeds"]:
-            runs[name].append(invariance_run(augment, seed, splits, test_sets, s))
-            print(f"{name}, seed {seed}: test {runs[name][-1]['test_accuracy']:.1%}, "
-                  f"{runs[name][-1]['wall_seconds']:.0f} s", flush=True)
+            part = parts / f"{number}-{seed}.json" if parts is not None else None
+            if part is not None and part.exists():
+                runs[name].append(json.loads(part.read_text()))
+                continue
+            if part is not None:
+                try:
+                    part.with_suffix(".lock").open("x").close()  # fails if another process holds it
+                except FileExistsError:
+                    runs[name].append(None)
+                    continue
+            run = invariance_run(augment, seed, splits, test_sets, s)
+            if part is not None:
+                part.write_text(json.dumps(run) + "\n")
+                part.with_suffix(".lock").unlink()
+            runs[name].append(run)
+            print(f"{name}, seed {seed}: test {run['test_accuracy']:.1%}, {run['wall_seconds']:.0f} s", flush=True)
+    if parts is not None:  # parts that other processes finished meanwhile
+        runs = {name: [run if run is not None or not (parts / f"{number}-{seed}.json").exists()
+                       else json.loads((parts / f"{number}-{seed}.json").read_text())
+                       for run, seed in zip(runs[name], s["seeds"])]
+                for number, name in enumerate(AUGMENTATIONS)}
+        if any(run is None for seeds in runs.values() for run in seeds):
+            print("other processes are still training some networks: the last to finish writes the record")
+            return None
     _, _, _, _, cut, visible = test_sets
     record = {"command": command, "settings": s, **_environment(),
               "wall_seconds": round(time.perf_counter() - wall, 1),
@@ -389,6 +419,8 @@ def main(argv=None):
                         help="train one network only, or only the small-set runs, or only the invariance runs")
     parser.add_argument("--quick", action="store_true",
                         help="a few dozen images, one or two epochs: seconds (needs --out another folder)")
+    parser.add_argument("--parts", help="folder that keeps each finished invariance network: the run can be "
+                                        "resumed, and shared by processes started with the same --parts")
     args = parser.parse_args(argv)
     if args.quick and pathlib.Path(args.out).resolve() == training.WEIGHTS_DIR.resolve():
         parser.error("--quick would overwrite the shipped records: give --out another folder")
@@ -399,8 +431,10 @@ def main(argv=None):
         record = small_runs(args.out, QUICK_SMALL if args.quick else SMALL_SETTINGS, command)
         print(f"small_runs.json: {record['wall_seconds']:.0f} s wall", flush=True)
     if args.only in (None, "invariance"):
-        record = invariance_runs(args.out, QUICK_INVARIANCE if args.quick else INVARIANCE_SETTINGS, command)
-        print(f"invariance_runs.json: {record['wall_seconds']:.0f} s wall", flush=True)
+        record = invariance_runs(args.out, QUICK_INVARIANCE if args.quick else INVARIANCE_SETTINGS, command,
+                                 args.parts)
+        if record is not None:
+            print(f"invariance_runs.json: {record['wall_seconds']:.0f} s wall", flush=True)
     for augmented in [False, True]:
         if args.only and args.only != ("augmented" if augmented else "plain"):
             continue
