@@ -239,7 +239,7 @@ def test_quick_invariance_record_runs_and_is_consistent(tmp_path, monkeypatch):
     check_invariance_record(record)
 
 
-@pytest.mark.slow  # trains five tiny networks twice: 40-80 s
+@pytest.mark.slow  # trains two tiny networks twice: 20-40 s
 def test_invariance_record_from_shared_parts_is_the_record_of_one_process(tmp_path):
     # Two processes sharing --parts: one finds a network locked by the other and leaves it;
     # the record, written when every part is done, equals one process's record.
@@ -251,8 +251,7 @@ def test_invariance_record_from_shared_parts_is_the_record_of_one_process(tmp_pa
     (parts / "1-0.lock").touch()  # another process is training the second augmentation
     assert train_classifier.invariance_runs(out, train_classifier.QUICK_INVARIANCE, "x", parts) is None
     assert not (out / "invariance_runs.json").exists()
-    assert sorted(path.name for path in parts.iterdir()) == ["0-0.json", "1-0.lock", "2-0.json", "3-0.json",
-                                                            "4-0.json"]
+    assert sorted(path.name for path in parts.iterdir()) == ["0-0.json", "1-0.lock"]
     (parts / "1-0.lock").unlink()  # it stopped without finishing: a new run trains that network only
     shared = train_classifier.invariance_runs(out, train_classifier.QUICK_INVARIANCE, "x", parts)
     for name in whole["runs"]:

@@ -23,8 +23,8 @@ images, with and without, three seeds). Chapter 3 plots them
 (:func:`cnnbook.training.load_small_runs`) and trains live only a short run.
 
 ``--only invariance`` writes ``weights/invariance_runs.json``: the network trained as
-``classic_convnet`` is, with no augmentation and with four augmentations (the
-chapter's, and parts of it), three seeds each, every one scored on the test images
+``classic_convnet`` is, with no augmentation and with the chapter's augmentation, three
+seeds each, every one scored on the test images
 with their objects moved over their own background (``make_shapes(move=...)``: no
 filled border), shifted with the edge pixels repeated (``training.shift_images``), and
 turned in place (``make_shapes(turn=...)``) (:func:`cnnbook.training.load_invariance_runs`).
@@ -276,9 +276,6 @@ INVARIANCE_SETTINGS = dict(SETTINGS, seeds=[0, 1, 2], moves=[0, 2, 4, 6, 8, 10, 
 AUGMENTATIONS = {
     "none": None,
     "the chapter's: flips, shifts, rotations, zooms": {},
-    "flips and rotations only": {"shift": 0, "zoom": 0},
-    "shifts up to 10 % only": {"shift": 0.1, "rotation": 0, "zoom": 0, "flip": None},
-    "shifts up to 25 % only": {"shift": 0.25, "rotation": 0, "zoom": 0, "flip": None},
 }
 
 

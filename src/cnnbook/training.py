@@ -310,7 +310,7 @@ def load_invariance_runs():
         the angles in degrees); ``cut``: for each move, how many of the test
         objects it pushes partly out of the frame; ``visible_fraction_of_cut``:
         the mean fraction of those objects' pixels still in the frame; ``runs``:
-        for each augmentation (``"none"`` and four others), a list with one
+        for each augmentation (``"none"`` and the chapter's), a list with one
         record per seed: the ``augmentation`` (arguments of :func:`augmentation`,
         None for none), ``seed``, ``history``, ``best_epoch``, ``test_accuracy``
         (unmoved test images), ``moved`` and ``edge_filled`` (dicts of lists, one
