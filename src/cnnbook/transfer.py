@@ -939,10 +939,6 @@ def _augmentation(options, seed):
     return training.augmentation(seed=seed, **options) if options is not None else None
 
 
-def _targets():
-    return {"similar": similar_target(), "middle": middle_target(), "different": different_target()}
-
-
 def _augmentation_options(settings, target):
     return settings["augmentation_digits" if target == "different" else "augmentation"]
 
@@ -1083,29 +1079,6 @@ def _lp_ft_run(train, test, settings, seed, augment_options):
     return out
 
 
-def _probe_record(targets, settings, log):
-    """Linear probes of every block, on the pretrained base and on random bases, and on the pixels."""
-    import keras
-
-    from cnnbook import models
-
-    pretrained = models.load_pretrained_base()
-    probes = {}
-    for name, (train, test) in targets.items():
-        rows = {"pretrained": [], "random": [], "pixels": []}
-        for seed in settings["probe_seeds"]:
-            keras.utils.set_random_seed(seed)
-            random_base = pretrain.build_base()
-            rows["pretrained"].append(linear_probes(pretrained, train, test, settings["probe_per_class"], seed))
-            rows["random"].append(linear_probes(random_base, train, test, settings["probe_per_class"], seed))
-            x, y = per_class(*train, settings["probe_per_class"], seed)
-            rows["pixels"].append(float(feature_classifier(x.reshape(len(x), -1) / 255, y, seed).score(
-                test[0].reshape(len(test[0]), -1) / 255, test[1])))
-        probes[name] = rows
-        log("probes", name, rows)
-    return probes
-
-
 def _standardized_head_run(train, train_features, test, settings, seed, augment_options):
     """The head on standardised features (a ``Normalization`` adapted on ``train_features``), head steps only."""
     import keras
@@ -1123,97 +1096,185 @@ def _standardized_head_run(train, train_features, test, settings, seed, augment_
             "accuracy": accuracy(model, *test)}
 
 
-def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
-    """Run every experiment of chapter 5's record and return it as a dict (see :func:`load_curves`)."""
+WAYS = {
+    "head first, then top block at fine_tune_rate": {},
+    "head first, then top block at the head's rate": {"fine_tune_rate": "head_rate"},
+    "random head, top block at the head's rate": {"random_head": True, "fine_tune_rate": "head_rate"},
+    "random head, top block at fine_tune_rate": {"random_head": True},
+    "head first, then top block with batch norm in training mode": {"batch_norm": True},
+}
+#: The two ways of :data:`WAYS` that the record repeats with ``step_size_seeds``.
+LOW_RATE_WAYS = ("head first, then top block at fine_tune_rate", "random head, top block at fine_tune_rate")
+
+
+@functools.lru_cache(maxsize=None)
+def _target(name):
+    return {"similar": similar_target, "middle": middle_target, "different": different_target}[name]()
+
+
+@functools.lru_cache(maxsize=None)
+def _target_features(name):
+    """The pretrained base's bottleneck features of a target's training and test images."""
+    from cnnbook import models
+
+    base = models.load_pretrained_base()
+    train, test = _target(name)
+    return bottleneck_features(base, train[0]), bottleneck_features(base, test[0])
+
+
+def _labelled(name, n, seed):
+    """``n`` training examples per class of a target (seed ``seed``): images, labels, their indices."""
+    train, _ = _target(name)
+    picked, labels = per_class(np.arange(len(train[1])), train[1], n, seed)
+    return train[0][picked], labels, picked
+
+
+def _row_header(name, n, seed, labels):
+    train, _ = _target(name)
+    return {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
+            "all": n is None, "train_images": int(len(labels)), "seed": seed}
+
+
+def _curve_job(name, n, seed, settings):
+    """One row of the curves: scratch, features, the head (200 and 400 steps), the standardised head."""
+    import keras
+
+    cpu = time.process_time()
+    _, test = _target(name)
+    train_features, test_features = _target_features(name)
+    x, y, picked = _labelled(name, n, seed)
+    augment = _augmentation_options(settings, name)
+    row = _row_header(name, n, seed, y)
+    row["features"] = float(feature_classifier(train_features[picked], y, seed).score(test_features, test[1]))
+    keras.utils.set_random_seed(seed)
+    scratch = build_scratch_model(10, settings["dropout"], _augmentation(augment, seed),
+                                  batch_norm_momentum=settings["scratch_batch_norm_momentum"])
+    fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
+    row["scratch"] = accuracy(scratch, *test)
+    run = _transfer_run((x, y), test, settings, seed, augment, head_400=True, fine_tune=False)
+    row["head"], row["head_400"] = run["head_accuracy"], run["head_400_accuracy"]
+    row["head_train_loss"] = run["head_train_loss"]
+    if name == "different":
+        standardized = _standardized_head_run((x, y), train_features[picked], test, settings, seed, augment)
+        row["head_standardized"] = standardized["accuracy"]
+        row["head_standardized_head_steps"] = standardized["accuracy_head_steps"]
+        row["head_standardized_train_loss"] = standardized["train_loss"]
+    row["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return row
+
+
+def _lp_ft_job(name, n, seed, settings):
+    """One row of fine-tuning's evidence: the linear probe, then its four ways on (see :func:`_lp_ft_run`)."""
+    cpu = time.process_time()
+    _, test = _target(name)
+    train_features, test_features = _target_features(name)
+    x, y, picked = _labelled(name, n, seed)
+    row = _row_header(name, n, seed, y)
+    row["features"] = float(feature_classifier(train_features[picked], y, seed).score(test_features, test[1]))
+    row.update(_lp_ft_run((x, y), test, settings, seed, _augmentation_options(settings, name)))
+    row["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return row
+
+
+def _probe_job(name, settings):
+    """Linear probes of every block on one target: the pretrained base, random bases, the pixels."""
     import keras
 
     from cnnbook import models
 
-    targets = _targets()
-    base = models.load_pretrained_base()
-    curves, gains, timing = {}, {}, {}
-    for name, (train, test) in targets.items():
-        augment = _augmentation_options(settings, name)
-        test_features = bottleneck_features(base, test[0])
-        all_features = bottleneck_features(base, train[0])
-        rows, gains[name] = [], []
+    pretrained = models.load_pretrained_base()
+    train, test = _target(name)
+    rows = {"pretrained": [], "random": [], "pixels": []}
+    for seed in settings["probe_seeds"]:
+        keras.utils.set_random_seed(seed)
+        random_base = pretrain.build_base()
+        rows["pretrained"].append(linear_probes(pretrained, train, test, settings["probe_per_class"], seed))
+        rows["random"].append(linear_probes(random_base, train, test, settings["probe_per_class"], seed))
+        x, y = per_class(*train, settings["probe_per_class"], seed)
+        rows["pixels"].append(float(feature_classifier(x.reshape(len(x), -1) / 255, y, seed).score(
+            test[0].reshape(len(test[0]), -1) / 255, test[1])))
+    return rows
+
+
+def _way_job(way, seed, settings):
+    """One way of fine-tuning (:data:`WAYS`) on the similar target, 20 examples per class (seed ``seed``)."""
+    options = {key: settings[value] if key == "fine_tune_rate" else value
+               for key, value in WAYS[way].items()}
+    x, y, _ = _labelled("similar", 20, seed)
+    cpu = time.process_time()
+    run = _transfer_run((x, y), _target("similar")[1], settings, seed, settings["augmentation"], **options)
+    run["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return run
+
+
+def _run_job(job):
+    """Run one job of the record in this process: ``(function name, arguments)``."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    function, arguments = job
+    return globals()[function](*arguments)
+
+
+def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print, jobs=1):
+    """Run every experiment of chapter 5's record and return it as a dict (see :func:`load_curves`).
+
+    Every run seeds itself, so the result does not depend on the order of the
+    runs: with ``jobs`` > 1 they are shared out between that many worker
+    processes (each starts its own TensorFlow; set ``TF_NUM_INTRAOP_THREADS``
+    and friends to 1 to give each one core).
+    """
+    names = ("similar", "middle", "different")
+    plan = {}
+    for name in names:
         for n in sizes:
             for seed in settings["seeds"]:
-                cpu = time.process_time()
-                x, y = per_class(*train, n, seed)
-                picked = per_class(np.arange(len(train[1])), train[1], n, seed)[0]
-                row = {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
-                       "all": n is None, "train_images": int(len(y)), "seed": seed}
-                row["features"] = float(feature_classifier(all_features[picked], y, seed)
-                                        .score(test_features, test[1]))
-                keras.utils.set_random_seed(seed)
-                scratch = build_scratch_model(10, settings["dropout"], _augmentation(augment, seed),
-                                              batch_norm_momentum=settings["scratch_batch_norm_momentum"])
-                fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
-                row["scratch"] = accuracy(scratch, *test)
-                run = _transfer_run((x, y), test, settings, seed, augment, head_400=True, fine_tune=False)
-                row["head"], row["head_400"] = run["head_accuracy"], run["head_400_accuracy"]
-                row["head_train_loss"] = run["head_train_loss"]
-                if name == "different":
-                    standardized = _standardized_head_run((x, y), all_features[picked], test,
-                                                          settings, seed, augment)
-                    row["head_standardized"] = standardized["accuracy"]
-                    row["head_standardized_head_steps"] = standardized["accuracy_head_steps"]
-                    row["head_standardized_train_loss"] = standardized["train_loss"]
-                row["cpu_seconds"] = round(time.process_time() - cpu, 1)
-                rows.append(row)
-                log(name, row)
-        curves[name] = rows
-        # linear probe, then fine-tuning, against its control: several seeds at a few sizes
-        cpu = time.process_time()
+                plan[("curves", name, n, seed)] = ("_curve_job", (name, n, seed, settings))
         for n in settings["lp_ft_sizes"]:
             for seed in settings["lp_ft_seeds"]:
-                x, y = per_class(*train, n, seed)
-                picked = per_class(np.arange(len(train[1])), train[1], n, seed)[0]
-                row = {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
-                       "all": n is None, "train_images": int(len(y)), "seed": seed,
-                       "features": float(feature_classifier(all_features[picked], y, seed)
-                                         .score(test_features, test[1])),
-                       **_lp_ft_run((x, y), test, settings, seed, augment)}
-                gains[name].append(row)
-                log(name, "fine-tuning", row)
-        timing[f"{name}_fine_tuning_cpu_seconds"] = round(time.process_time() - cpu, 1)
-    cpu = time.process_time()
-    probes = _probe_record(targets, settings, log)
-    timing["probes_cpu_seconds"] = round(time.process_time() - cpu, 1)
-    # ways of fine-tuning, on the similar target at 20 examples per class
-    train, test = targets["similar"]
-    augment = settings["augmentation"]
-    cpu = time.process_time()
-    ways = {
-        "head first, then top block at fine_tune_rate": {},
-        "head first, then top block at the head's rate": {"fine_tune_rate": settings["head_rate"]},
-        "random head, top block at the head's rate": {"random_head": True,
-                                                      "fine_tune_rate": settings["head_rate"]},
-        "random head, top block at fine_tune_rate": {"random_head": True},
-        "head first, then top block with batch norm in training mode": {"batch_norm": True},
-    }
-    fine_tuning = {}
-    x, y = per_class(*train, 20, 0)
-    for way, options in ways.items():
-        fine_tuning[way] = _transfer_run((x, y), test, settings, 0, augment, **options)
-        log(way, {k: v for k, v in fine_tuning[way].items() if k != "step_sizes"})
-    timing["fine_tuning_cpu_seconds"] = round(time.process_time() - cpu, 1)
-    # the two heads at the low rate, with other seeds (other images, weights and shuffles)
-    cpu = time.process_time()
-    low_rate = {}
+                plan[("lp_ft", name, n, seed)] = ("_lp_ft_job", (name, n, seed, settings))
+        plan[("probes", name)] = ("_probe_job", (name, settings))
+    for way in WAYS:
+        plan[("ways", way, 0)] = ("_way_job", (way, 0, settings))
     for seed in settings["step_size_seeds"]:
-        x, y = per_class(*train, 20, seed)
-        low_rate[str(seed)] = {way: _transfer_run((x, y), test, settings, seed, augment, **ways[way])
-                               for way in ("head first, then top block at fine_tune_rate",
-                                           "random head, top block at fine_tune_rate")}
-        log("low rate, seed", seed, {way: {k: v for k, v in run.items() if k != "step_sizes"}
-                                     for way, run in low_rate[str(seed)].items()})
-    timing["step_size_seeds_cpu_seconds"] = round(time.process_time() - cpu, 1)
-    return {"curves": curves, "lp_ft": gains, "probes": probes,
-            "fine_tuning": {"per_class": 20, "target": "similar", "seed": 0, "runs": fine_tuning,
-                            "other_seeds": low_rate},
+        for way in LOW_RATE_WAYS:
+            plan[("ways", way, seed)] = ("_way_job", (way, seed, settings))
+    results = {}
+    if jobs == 1:
+        for key, job in plan.items():
+            results[key] = _run_job(job)
+            log(*key, _summary(results[key]))
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_run_job, job): key for key, job in plan.items()}
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+                log(*futures[future], _summary(results[futures[future]]))
+    curves = {name: [results[("curves", name, n, seed)] for n in sizes for seed in settings["seeds"]]
+              for name in names}
+    lp_ft = {name: [results[("lp_ft", name, n, seed)] for n in settings["lp_ft_sizes"]
+                    for seed in settings["lp_ft_seeds"]] for name in names}
+    probes = {name: results[("probes", name)] for name in names}
+    runs = {way: results[("ways", way, 0)] for way in WAYS}
+    other_seeds = {str(seed): {way: results[("ways", way, seed)] for way in LOW_RATE_WAYS}
+                   for seed in settings["step_size_seeds"]}
+    timing = {"cpu_seconds_by_part": {
+        part: round(sum(row.get("cpu_seconds", 0) for key, row in results.items() if key[0] == part), 1)
+        for part in ("curves", "lp_ft", "ways")}}
+    return {"curves": curves, "lp_ft": lp_ft, "probes": probes,
+            "fine_tuning": {"per_class": 20, "target": "similar", "seed": 0, "runs": runs,
+                            "other_seeds": other_seeds},
             "timing": timing}
+
+
+def _summary(result):
+    """A short line for the log: the result without its long lists."""
+    if isinstance(result, dict) and "pretrained" not in result:
+        return {k: v for k, v in result.items() if not isinstance(v, list)}
+    return result
 
 
 def load_curves():
@@ -1264,6 +1325,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=CURVES_PATH)
     parser.add_argument("--quick", action="store_true",
                         help="a short run with few steps and sizes, to check the script (use --out)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes (each its own TensorFlow); the result does not depend on it")
     args = parser.parse_args(argv)
     if not args.record:
         parser.error("nothing to do: pass --record")
@@ -1276,14 +1339,19 @@ def main(argv=None):
                         probe_seeds=[0], step_size_seeds=[1])
         sizes = (5,)
 
-    import keras
-    import tensorflow as tf
+    import resource
+    from importlib import metadata
 
-    tf.config.experimental.enable_op_determinism()
     load_before = os.getloadavg()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = record_curves(settings, sizes)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    result = record_curves(settings, sizes, jobs=args.jobs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter() - wall
+    cpu = (time.process_time() - cpu + after.ru_utime - children.ru_utime
+           + after.ru_stime - children.ru_stime)           # this process and its workers
+    tensorflow = next(metadata.version(name) for name in ("tensorflow-cpu", "tensorflow")
+                      if _installed(name))
     record = {
         "command": " ".join(["python -m cnnbook.transfer", *(sys.argv[1:] if argv is None else argv)]),
         "settings": settings,
@@ -1300,9 +1368,10 @@ def main(argv=None):
         "base": {"record": pretrain.RECORD_PATH.name,
                  "source_accuracy": json.loads(pretrain.RECORD_PATH.read_text())["test"]["accuracy"]},
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "tensorflow": tf.__version__, "keras": keras.__version__},
+                     "tensorflow": tensorflow, "keras": metadata.version("keras")},
         "machine": {"processor": platform.machine(), "cpu_count": pretrain._cpu_count(),
-                    "nice": os.nice(0)},
+                    "nice": os.nice(0), "jobs": args.jobs,
+                    "tensorflow_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default")},
         "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
         "load_average": {"before": [round(v, 2) for v in load_before],
                          "after": [round(v, 2) for v in os.getloadavg()]},
@@ -1311,6 +1380,16 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: record[k] for k in ("seconds", "load_average")}))
+
+
+def _installed(distribution):
+    from importlib import metadata
+
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
