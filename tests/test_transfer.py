@@ -247,43 +247,23 @@ def test_gradient_norm_is_smaller_once_the_head_fits(images):
 
 def test_the_shipped_record_has_every_run_and_its_provenance():
     record = transfer.load_curves()
-    assert record["command"] in ("python -m cnnbook.transfer --record",
-                                 f"python -m cnnbook.transfer --record --jobs {record['machine']['jobs']}")
+    assert record["command"] == "python -m cnnbook.transfer --record"
     assert record["settings"] == transfer.RECORD_SETTINGS
-    settings = record["settings"]
-    for name in ("similar", "middle", "different"):
+    for name in ("similar", "different"):
         rows = record["curves"][name]
         assert [row["per_class"] for row in rows if not row["all"]] == [5, 20, 100]
         for row in rows:
-            for key in ("scratch", "features", "head", "head_400"):
+            for key in ("scratch", "features", "head", "head_control", "fine_tuned"):
                 assert 0 <= row[key] <= 1
             # the head's training loss after 100, 200 (head_steps), 300 and 400 steps
             assert len(row["head_train_loss"]) == 4
             if name == "different":
                 assert 0 <= row["head_standardized"] <= 1
                 assert len(row["head_standardized_train_loss"]) == 4
-        lp_ft = record["lp_ft"][name]
-        assert len(lp_ft) == len(settings["lp_ft_sizes"]) * len(settings["lp_ft_seeds"])
-        for row in lp_ft:
-            for key in ("features", "control", "top_block", "whole_base", "whole_base_plain"):
-                assert 0 <= row[key] <= 1
-        # the seed-0 rows of the evidence repeat the curves' logistic regression
-        for row in (row for row in lp_ft if row["seed"] == 0):
-            curve_row = next(r for r in rows if r["all"] == row["all"] and r["per_class"] == row["per_class"])
-            assert row["features"] == curve_row["features"]
-        probes = record["probes"][name]
-        assert np.array(probes["pretrained"]).shape == np.array(probes["random"]).shape == (
-            len(settings["probe_seeds"]), len(pretrain.BLOCKS))
-        assert len(probes["pixels"]) == len(settings["probe_seeds"])
-    runs = record["fine_tuning"]["runs"]
-    assert len(runs) == 5 and "random head, top block at fine_tune_rate" in runs
-    for run in runs.values():
-        assert len(run["step_sizes"]) == settings["fine_tune_steps"]
-        assert run["step_sizes"][0] == pytest.approx(1, abs=0.01)  # Adam's first step: the rate
-        assert run["displacement"] <= sum(run["step_sizes"]) + 1e-6
-    assert sorted(record["fine_tuning"]["other_seeds"]) == [str(s) for s in settings["step_size_seeds"]]
+    assert len(record["fine_tuning"]["runs"]) == 5
+    assert "random head, top block at fine_tune_rate" in record["fine_tuning"]["runs"]
     assert set(record["versions"]) >= {"python", "numpy", "tensorflow", "keras"}
-    assert record["seconds"]["cpu"] <= 60 * 60
+    assert record["seconds"]["cpu"] <= 20 * 60
 
 
 def test_standardize_adds_a_normalization_adapted_on_the_features_and_no_trainable_weight():
@@ -313,130 +293,3 @@ def test_quick_record_runs_and_writes_a_loadable_record(tmp_path):
     assert record["command"] == f"python -m cnnbook.transfer --record --quick --out {out}"
     assert [row["per_class"] for row in record["curves"]["similar"]] == [5]
     assert record["settings"]["scratch_steps"] == 4
-    assert sorted(record["curves"]) == sorted(record["lp_ft"]) == sorted(record["probes"]) == [
-        "different", "middle", "similar"]
-    assert set(record["lp_ft"]["middle"][0]) >= {"control", "top_block", "whole_base", "whole_base_plain"}
-    assert len(record["fine_tuning"]["runs"]) == 5
-    assert len(record["fine_tuning"]["other_seeds"]["1"]) == 2
-
-
-def test_step_size_recorder_matches_sgd_steps_computed_with_tensorflow():
-    import tensorflow as tf
-
-    images, labels = data.make_shapes(16, seed=3)
-    model = transfer.build_scratch_model(10, dropout=0)
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
-    kernel = model.get_layer("head").kernel
-    with tf.GradientTape() as tape:  # the gradient of the first batch, before any step
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-            labels, model(images.astype(np.float32), training=True)))
-    gradient = np.asarray(tape.gradient(loss, kernel))
-    recorder = transfer.step_size_recorder([kernel])
-    transfer.fit_steps(model, images, labels, 1, 16, seed=0, callbacks=[recorder])
-    # SGD's step is the rate times the gradient: the same batch, the same mean absolute change
-    assert recorder.steps[0] == pytest.approx(0.01 * np.abs(gradient).mean(), rel=1e-3)
-
-
-def test_step_size_recorder_first_adam_step_is_the_rate_and_displacement_is_at_most_the_path():
-    images, labels = data.make_shapes(24, seed=4)
-    model = transfer.build_scratch_model(10, dropout=0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    recorder = transfer.step_size_recorder([model.get_layer("head").kernel, model.get_layer("head").bias])
-    transfer.fit_steps(model, images, labels, 12, 8, seed=0, callbacks=[recorder])
-    assert len(recorder.steps) == 12
-    assert recorder.steps[0] == pytest.approx(1e-3, rel=1e-3)
-    assert 0 < recorder.displacement() <= sum(recorder.steps) + 1e-9
-    assert recorder.displacement() == pytest.approx(np.abs(recorder.previous - recorder.start).mean())
-
-
-def test_head_from_classifier_gives_the_classifiers_probabilities(base, images):
-    labels = np.arange(len(images)) % 10
-    features = transfer.bottleneck_features(base, images)
-    classifier = transfer.feature_classifier(features, labels)
-    model = transfer.head_from_classifier(transfer.build_transfer_model(base, 10), classifier)
-    np.testing.assert_allclose(model.predict(images, verbose=0), classifier.predict_proba(features),
-                               atol=1e-5)
-    assert [w.path for w in model.trainable_weights] == ["head/kernel", "head/bias"]
-
-
-def test_head_from_classifier_rejects_a_standardizing_model_and_a_wrong_shape(base, images):
-    labels = np.arange(len(images)) % 10
-    features = transfer.bottleneck_features(base, images)
-    classifier = transfer.feature_classifier(features, labels)
-    with pytest.raises(ValueError, match="standardise"):
-        transfer.head_from_classifier(transfer.build_transfer_model(base, 10, standardize=features), classifier)
-    with pytest.raises(ValueError, match="classes"):
-        transfer.head_from_classifier(transfer.build_transfer_model(base, 7), classifier)
-
-
-def test_block_features_last_block_is_the_bottleneck_and_batches_do_not_matter(base, images):
-    features = transfer.block_features(base, images)
-    assert [f.shape for f in features] == [(40, 16), (40, 32), (40, 64)]
-    np.testing.assert_allclose(features[-1], base.predict(images, verbose=0), rtol=1e-5, atol=1e-5)
-    for one, other in zip(features, transfer.block_features(base, images, batch_size=7)):
-        np.testing.assert_allclose(one, other, rtol=1e-5, atol=1e-6)
-    # block 1's pooled features by hand, from the layer's output
-    relu = keras.Model(base.input, base.get_layer("block1_relu2").output)
-    np.testing.assert_allclose(features[0], np.asarray(relu(images.astype(np.float32), training=False)).mean(axis=(1, 2)),
-                               rtol=1e-5, atol=1e-6)
-
-
-def test_linear_probes_are_logistic_regressions_on_each_blocks_features(base):
-    train, test = transfer.similar_target(6, 3, seed=2)
-    probes = transfer.linear_probes(base, train, test, 4, seed=1)
-    x, y = transfer.per_class(*train, 4, seed=1)
-    expected = [transfer.feature_classifier(f, y, 1).score(t, test[1])
-                for f, t in zip(transfer.block_features(base, x), transfer.block_features(base, test[0]))]
-    assert probes == pytest.approx(expected)
-
-
-def test_photo_patches_are_seeded_windows_of_the_photographs(monkeypatch):
-    first = transfer.photo_patches(5, 32, np.random.default_rng(1))
-    again = transfer.photo_patches(5, 32, np.random.default_rng(1))
-    other = transfer.photo_patches(5, 32, np.random.default_rng(2))
-    assert first.shape == (5, 32, 32, 3) and first.dtype == np.float32
-    np.testing.assert_array_equal(first, again)
-    assert not np.array_equal(first, other)
-    assert 0 <= first.min() and first.max() <= 1
-    assert all(min(photo.shape[:2]) >= transfer.MIN_PHOTO_SIDE for photo in transfer._photographs())
-    # on a "photograph" whose pixels say where they are, every patch is a window, turned
-    rows, cols = np.meshgrid(np.arange(70), np.arange(90), indexing="ij")
-    photo = np.stack([rows / 100, cols / 100, np.zeros_like(rows, float)], axis=-1).astype(np.float32)
-    monkeypatch.setattr(transfer, "_photographs", lambda: (photo,))
-    patches = transfer.photo_patches(20, 32, np.random.default_rng(0))
-    turns_seen = set()
-    for patch in patches:
-        upright = [np.rot90(patch, -turns) for turns in range(4)]
-        turns = [k for k, p in enumerate(upright) if p[1, 0, 0] > p[0, 0, 0] and p[0, 1, 1] > p[0, 0, 1]]
-        assert len(turns) == 1
-        window = upright[turns[0]]
-        row, col = (np.rint(window[0, 0, :2] * 100)).astype(int)
-        np.testing.assert_array_equal(window, photo[row:row + 32, col:col + 32])
-        turns_seen.add(turns[0])
-    assert len(turns_seen) > 1
-    with pytest.raises(ValueError, match="size"):
-        transfer.photo_patches(1, transfer.MIN_PHOTO_SIDE + 1, np.random.default_rng(0))
-
-
-def test_textured_shapes_have_the_outlines_of_make_shapes_and_a_light_dark_contrast():
-    images, labels = transfer.textured_shapes(40, seed=3)
-    shape_seed, _ = np.random.SeedSequence(3).spawn(2)
-    _, expected_labels, _, masks = data.make_shapes(40, seed=shape_seed, return_boxes=True)
-    np.testing.assert_array_equal(labels, expected_labels)
-    assert images.shape == (40, 32, 32, 3) and images.dtype == np.uint8
-    for image, mask in zip(images.astype(float) / 255, masks):
-        inside, outside = image[mask], image[~mask]
-        light_object = inside.min() >= 0.45 - 1e-2 and outside.max() <= 0.55 + 1e-2
-        dark_object = inside.max() <= 0.55 + 1e-2 and outside.min() >= 0.45 - 1e-2
-        assert light_object or dark_object
-    again, _ = transfer.textured_shapes(40, seed=3)
-    np.testing.assert_array_equal(images, again)
-
-
-def test_middle_target_is_balanced_with_separate_test_images():
-    (x_train, y_train), (x_test, y_test) = transfer.middle_target(3, 2, seed=1)
-    assert x_train.shape == (30, 32, 32, 3) and x_test.shape == (20, 32, 32, 3)
-    assert np.bincount(y_train).tolist() == [3] * 10 and np.bincount(y_test).tolist() == [2] * 10
-    train_seed, _ = np.random.SeedSequence(1).spawn(2)
-    np.testing.assert_array_equal(x_train, transfer.textured_shapes(30, train_seed)[0])
-    assert not any(np.array_equal(x_test[0], image) for image in x_train)

@@ -1,26 +1,21 @@
 """Transfer learning with the course's pretrained base: bottleneck features, a new head, fine-tuning.
 
 Chapter 5 transfers :func:`cnnbook.models.load_pretrained_base` (pretrained by
-``python -m cnnbook.pretrain`` on twenty source shapes) to three targets:
+``python -m cnnbook.pretrain`` on twenty source shapes) to two targets:
 
 - :func:`similar_target`: new classes of the same kind of images, chapter 3's ten
   ``cnnbook.data.SHAPE_CLASSES`` (the base never saw them);
-- :func:`middle_target`: the same ten shapes restyled with patches of photographs
-  (:func:`textured_shapes`), images unlike any the base saw;
 - :func:`different_target`: scikit-learn's handwritten digits, upscaled to 32x32 and
   put in three channels.
 
 Three strategies: *feature extraction* (:func:`bottleneck_features`, cached by
 :func:`cached_bottleneck_features`, with a small classifier on top); a *frozen base
 with a new head* (:func:`build_transfer_model`); and *fine-tuning* its top block
-after the head has been trained (:func:`unfreeze_top_block`; the head can also start
-as the fitted classifier of feature extraction, :func:`head_from_classifier`).
-:func:`per_class` draws the small labelled sets of the experiments;
-:func:`linear_probes` measures what each block's features are worth.
+after the head has converged (:func:`unfreeze_top_block`). :func:`per_class` draws
+the small labelled sets of the experiments.
 """
 
 import argparse
-import functools
 import hashlib
 import json
 import os
@@ -416,167 +411,15 @@ def different_target():
     return (digits_to_colour(x_train), y_train), (digits_to_colour(x_test), y_test)
 
 
-#: Seed of the middle target's images.
-MIDDLE_SEED = 6
-#: scikit-image's sample photographs (shipped with it, no download) whose patches restyle the
-#: middle target's shapes; the base never saw a photograph.
-PHOTOGRAPHS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel",
-               "hubble_deep_field", "immunohistochemistry", "moon", "retina", "rocket", "text")
-#: Each patch is a window of a photograph shrunk by one of these factors (block means); only
-#: the shrunk photographs at least ``MIN_PHOTO_SIDE`` pixels high and wide are used.
-PHOTO_SCALES = (2, 3, 4, 6)
-MIN_PHOTO_SIDE = 64
-
-
-@functools.lru_cache(maxsize=1)
-def _photographs():
-    """Every PHOTOGRAPHS shrunk by every PHOTO_SCALES, float32 RGB in [0, 1], if big enough."""
-    from skimage import data as samples, transform
-
-    shrunk = []
-    for name in PHOTOGRAPHS:
-        photo = np.asarray(getattr(samples, name)(), np.float32) / 255
-        photo = np.repeat(photo[..., None], 3, axis=-1) if photo.ndim == 2 else photo[..., :3]
-        for factor in PHOTO_SCALES:
-            small = transform.downscale_local_mean(photo, (factor, factor, 1)).astype(np.float32)
-            if min(small.shape[:2]) >= MIN_PHOTO_SIDE:
-                shrunk.append(small)
-    return tuple(shrunk)
-
-
-def photo_patches(num_patches, size, rng):
-    """Cut ``num_patches`` random square patches out of scikit-image's sample photographs.
-
-    Each patch is a random ``size`` x ``size`` window of one of the
-    ``PHOTOGRAPHS`` shrunk by one of the ``PHOTO_SCALES`` (drawn at random among
-    the shrunk photographs at least ``MIN_PHOTO_SIDE`` pixels on each side),
-    turned by a random multiple of 90 degrees.
-
-    Parameters
-    ----------
-    num_patches : int
-    size : int
-        At most ``MIN_PHOTO_SIDE``.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    ndarray of float32, shape (num_patches, size, size, 3), values in [0, 1]
-
-    Raises
-    ------
-    ValueError
-        If ``size`` is larger than ``MIN_PHOTO_SIDE``.
-
-    Examples
-    --------
-    >>> patches = photo_patches(3, 32, np.random.default_rng(0))
-    >>> patches.shape, patches.dtype, bool(0 <= patches.min() <= patches.max() <= 1)
-    ((3, 32, 32, 3), dtype('float32'), True)
-    """
-    if not 1 <= size <= MIN_PHOTO_SIDE:
-        raise ValueError(f"size must be between 1 and MIN_PHOTO_SIDE={MIN_PHOTO_SIDE}, got {size!r}")
-    photos = _photographs()
-    which = rng.integers(len(photos), size=num_patches)
-    corner, turns = rng.uniform(size=(num_patches, 2)), rng.integers(4, size=num_patches)
-    patches = np.empty((num_patches, size, size, 3), np.float32)
-    for k in range(num_patches):
-        photo = photos[which[k]]
-        row, col = (corner[k] * (np.array(photo.shape[:2]) - size + 1)).astype(int)
-        patches[k] = np.rot90(photo[row:row + size, col:col + size], turns[k])
-    return patches
-
-
-def textured_shapes(num_images, seed, image_size=pretrain.IMAGE_SIZE):
-    """Draw the ten ``SHAPE_CLASSES`` restyled with photographs: the middle target's images.
-
-    The objects' outlines are those of :func:`cnnbook.data.make_shapes` (its
-    defaults: size, rotation, stretch, position); everything else comes from
-    photographs (:func:`photo_patches`): the object's pixels are filled with
-    one patch and the background with another. For contrast, one of the two
-    patches has its values stretched to [0.45, 1] and the other to [0, 0.55]
-    (which one is light is drawn at random). Only the outline says the class:
-    there is no flat colour, shading or smooth background as in the source.
-
-    Parameters
-    ----------
-    num_images : int
-    seed : int or numpy.random.SeedSequence
-    image_size : int, default 32
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (num_images, image_size, image_size, 3)
-    labels : ndarray of int64, shape (num_images,)
-        Balanced over the ten classes, as in ``make_shapes``.
-
-    Examples
-    --------
-    >>> images, labels = textured_shapes(20, seed=0)
-    >>> images.shape, images.dtype, np.bincount(labels).tolist()
-    ((20, 32, 32, 3), dtype('uint8'), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
-    """
-    seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    shape_seed, texture_seed = seed.spawn(2)
-    _, labels, _, masks = data.make_shapes(num_images, image_size, seed=shape_seed, return_boxes=True)
-    rng = np.random.default_rng(texture_seed)
-    objects, backgrounds = (photo_patches(num_images, image_size, rng) for _ in range(2))
-    light = (rng.random(num_images) < 0.5)[:, None, None, None]
-
-    def stretch(patches, low, high):
-        smallest = patches.min(axis=(1, 2, 3), keepdims=True)
-        spread = np.maximum(patches.max(axis=(1, 2, 3), keepdims=True) - smallest, 1e-6)
-        return low + (high - low) * (patches - smallest) / spread
-
-    objects = np.where(light, stretch(objects, 0.45, 1.0), stretch(objects, 0.0, 0.55))
-    backgrounds = np.where(light, stretch(backgrounds, 0.0, 0.55), stretch(backgrounds, 0.45, 1.0))
-    images = np.where(masks[..., None], objects, backgrounds)
-    return (images * 255 + 0.5).astype(np.uint8), labels
-
-
-def middle_target(train_per_class=SIMILAR_TRAIN_PER_CLASS, test_per_class=SIMILAR_TEST_PER_CLASS,
-                  seed=MIDDLE_SEED):
-    """The middle target: chapter 3's ten shapes restyled with photographs (:func:`textured_shapes`).
-
-    Between the similar target (the same kind of images as the source) and the
-    digits (nothing like it): the classes are shapes, as in the source, but the
-    images look like nothing the base was trained on. The training and test
-    images come from two seeds spawned from ``seed``.
-
-    Parameters
-    ----------
-    train_per_class, test_per_class : int, default 200 and 100
-    seed : int, default ``MIDDLE_SEED``
-
-    Returns
-    -------
-    (x_train, y_train), (x_test, y_test)
-        As :func:`similar_target`.
-
-    Examples
-    --------
-    >>> (x_train, y_train), (x_test, y_test) = middle_target(2, 1)
-    >>> x_train.shape, x_test.shape, np.bincount(y_test).tolist()
-    ((20, 32, 32, 3), (10, 32, 32, 3), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
-    """
-    classes = len(data.SHAPE_CLASSES)
-    train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
-    return (textured_shapes(train_per_class * classes, train_seed),
-            textured_shapes(test_per_class * classes, test_seed))
-
-
 # --- The record of chapter 5's curves: python -m cnnbook.transfer --record -------------------
 
 CURVES_PATH = pretrain.WEIGHTS_DIR / "transfer_curves.json"
 #: Labelled examples per class of the curves (None: the whole training set).
 SIZES = (5, 20, 100, None)
-#: Settings of the record. Scratch and the standardised head take 400 optimizer steps;
-#: the "head" column is the head after its first 200 (and "head_400" after 400);
-#: "features" is a logistic regression fitted to convergence. Fine-tuning's evidence
-#: starts from that logistic regression as the head (linear probe, then fine-tuning) and
-#: takes ``lp_ft_steps`` more, like its control, the head alone. The five ways of
-#: fine-tuning start from the head after its 200 steps (or from a random head) and take
-#: ``fine_tune_steps``.
+#: Settings of the record. Scratch, the fine-tuned model (head then top block), the
+#: head-only control and the standardised head each take 400 optimizer steps; the
+#: "head" column is the head after its first 200; "features" is a logistic
+#: regression fitted to convergence.
 RECORD_SETTINGS = {
     "batch_size": 32,
     "scratch_steps": 400,         # from scratch: all steps at 1e-3
@@ -591,12 +434,6 @@ RECORD_SETTINGS = {
     "seeds": [0],
     "scratch_batch_norm_momentum": 0.9,
     "source_test_images": 1000,
-    "lp_ft_steps": 1000,          # linear probe, then fine-tuning (or the head alone: the control)
-    "lp_ft_sizes": [20, None],    # ... at these sizes
-    "lp_ft_seeds": [0, 1, 2],     # ... and seeds
-    "probe_per_class": 20,        # linear probes of each block, pretrained and random bases
-    "probe_seeds": [0, 1, 2, 3, 4],
-    "step_size_seeds": [1, 2],    # the two heads at the low rate, seeds beyond the five ways' 0
 }
 
 
@@ -654,7 +491,7 @@ def build_scratch_model(num_classes, dropout=0.3, augment=None, width=16, batch_
     return model
 
 
-def fit_steps(model, images, labels, steps, batch_size, seed, callbacks=None):
+def fit_steps(model, images, labels, steps, batch_size, seed):
     """Train ``model`` for exactly ``steps`` batches, whatever the size of the training set.
 
     The training set is repeated in seeded shuffles, cut into ``steps`` batches of
@@ -667,8 +504,6 @@ def fit_steps(model, images, labels, steps, batch_size, seed, callbacks=None):
         Compiled.
     images, labels : ndarray, N examples
     steps, batch_size, seed : int
-    callbacks : list of keras.callbacks.Callback, optional
-        Passed on to ``fit``, e.g. :func:`step_size_recorder`.
 
     Returns
     -------
@@ -688,60 +523,8 @@ def fit_steps(model, images, labels, steps, batch_size, seed, callbacks=None):
     repeats = -(-steps * batch // len(labels))
     order = np.concatenate([rng.permutation(len(labels)) for _ in range(repeats)])[:steps * batch]
     history = model.fit(images[order], labels[order], batch_size=batch, epochs=1, shuffle=False,
-                        verbose=0, callbacks=callbacks)
+                        verbose=0)
     return float(history.history["loss"][-1])
-
-
-def step_size_recorder(variables):
-    """Return a Keras callback that measures how far ``variables`` move at each training step.
-
-    After every batch of ``fit`` it appends to its ``steps`` list the mean
-    absolute change of all the variables' values since the previous step;
-    ``displacement()`` gives the mean absolute change since the start of
-    training (the net distance, shorter than the path when steps go back and
-    forth). Under Adam only the first step has a size set by the learning rate
-    alone: every value moves by the rate (its update is
-    ``rate * m / (sqrt(v) + epsilon)`` with ``m = g`` and ``v = g**2`` after
-    bias correction); later steps are smaller where the gradient's sign changes
-    from step to step.
-
-    Parameters
-    ----------
-    variables : list of keras.Variable
-        E.g. the kernels of the top block.
-
-    Returns
-    -------
-    keras.callbacks.Callback
-        With ``steps`` (list of float) and ``displacement()`` (float).
-
-    Examples
-    --------
-    >>> import keras
-    >>> model = build_scratch_model(2, dropout=0)
-    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    >>> recorder = step_size_recorder([model.get_layer("head").kernel])
-    >>> images, labels = data.make_shapes(8, seed=0, classes=("circle", "square"))
-    >>> _ = fit_steps(model, images, labels, 3, 4, seed=0, callbacks=[recorder])
-    >>> len(recorder.steps), round(recorder.steps[0] / 1e-3, 2)
-    (3, 1.0)
-    """
-    import keras
-
-    class StepSizes(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = self.previous = np.concatenate([np.ravel(v) for v in variables])
-            self.steps = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            current = np.concatenate([np.ravel(v) for v in variables])
-            self.steps.append(float(np.mean(np.abs(current - self.previous))))
-            self.previous = current
-
-        def displacement(self):
-            return float(np.mean(np.abs(self.previous - self.start)))
-
-    return StepSizes()
 
 
 def accuracy(model, images, labels):
@@ -786,134 +569,6 @@ def feature_classifier(train_features, train_labels, seed=0):
     return classifier.fit(train_features, train_labels)
 
 
-def block_features(base, images, blocks=pretrain.BLOCKS, batch_size=500):
-    """Average each block's last ReLU output over the image: one feature vector per block.
-
-    The features a *linear probe* reads (Alain and Bengio 2016): for block
-    ``b``, the output of its layer ``b_relu2`` averaged over height and width,
-    as the bottleneck does for the last block. The base runs in inference mode.
-
-    Parameters
-    ----------
-    base : keras.Model
-        A base of :func:`cnnbook.pretrain.build_base`'s architecture, pretrained or not.
-    images : ndarray, shape (N, 32, 32, 3)
-    blocks : sequence of str, default ``cnnbook.pretrain.BLOCKS``
-    batch_size : int, default 500
-
-    Returns
-    -------
-    list of ndarray of float32
-        One (N, channels) array per block.
-
-    Examples
-    --------
-    >>> from cnnbook import models
-    >>> base = models.load_pretrained_base()
-    >>> images, _ = data.make_shapes(4, seed=0)
-    >>> [f.shape for f in block_features(base, images)]
-    [(4, 16), (4, 32), (4, 64)]
-    >>> bool(np.allclose(block_features(base, images)[-1], bottleneck_features(base, images), atol=1e-5))
-    True
-    """
-    import keras
-
-    pooled = keras.Model(base.input, [keras.layers.GlobalAveragePooling2D()(
-        base.get_layer(f"{block}_relu2").output) for block in blocks])
-    outputs = [pooled(np.asarray(images[start:start + batch_size], np.float32), training=False)
-               for start in range(0, len(images), batch_size)]
-    return [np.concatenate([np.asarray(batch[k]) for batch in outputs]).astype(np.float32)
-            for k in range(len(blocks))]
-
-
-def linear_probes(base, train, test, n, seed):
-    """Return the test accuracy of a logistic regression on each block's pooled features.
-
-    ``n`` labelled training images per class (:func:`per_class` with ``seed``),
-    :func:`block_features` of each block, :func:`feature_classifier` on them,
-    scored on every test image.
-
-    Parameters
-    ----------
-    base : keras.Model
-    train, test : (images, labels)
-    n, seed : int
-
-    Returns
-    -------
-    list of float
-        One accuracy per block, first to last.
-
-    Examples
-    --------
-    >>> from cnnbook import models
-    >>> (x_train, y_train), test = similar_target(5, 5)
-    >>> probes = linear_probes(models.load_pretrained_base(), (x_train, y_train), test, 5, seed=0)
-    >>> len(probes), all(0 <= p <= 1 for p in probes)
-    (3, True)
-    """
-    images, labels = per_class(*train, n, seed)
-    return [float(feature_classifier(features, labels, seed).score(test_features, test[1]))
-            for features, test_features in zip(block_features(base, images),
-                                               block_features(base, test[0]))]
-
-
-def head_from_classifier(model, classifier):
-    """Give ``model``'s head the weights of a fitted :func:`feature_classifier`: a trained head, at once.
-
-    Linear probing, then fine-tuning (LP-FT, Kumar et al. 2022): fit the
-    logistic regression on the bottleneck features to convergence, copy it into
-    the softmax head, and only then unfreeze the base. The classifier
-    standardises each feature (``(x - mean) / scale``) and then computes
-    ``softmax(x_std @ coef.T + intercept)``; both steps fold into one dense
-    layer, with kernel ``(coef / scale).T`` and bias
-    ``intercept - coef @ (mean / scale)``. In inference mode the model then
-    gives the classifier's probabilities (``predict_proba``) on the base's
-    features.
-
-    Parameters
-    ----------
-    model : keras.Model
-        From :func:`build_transfer_model`, without ``standardize``.
-    classifier : sklearn.pipeline.Pipeline
-        From :func:`feature_classifier`, fitted on the base's features with
-        the model's number of classes.
-
-    Returns
-    -------
-    keras.Model
-        ``model`` itself, its head's weights replaced (nothing is recompiled).
-
-    Raises
-    ------
-    ValueError
-        If the model standardises its features itself, or the classifier's
-        shape does not match the head's.
-
-    Examples
-    --------
-    >>> from cnnbook import models
-    >>> base = models.load_pretrained_base()
-    >>> images, labels = data.make_shapes(30, seed=0)
-    >>> classifier = feature_classifier(bottleneck_features(base, images), labels)
-    >>> model = head_from_classifier(build_transfer_model(base, 10), classifier)
-    >>> bool(np.all(model.predict(images, verbose=0).argmax(axis=1) == classifier.predict(
-    ...     bottleneck_features(base, images))))
-    True
-    """
-    if any(layer.name == "head_standardize" for layer in model.layers):
-        raise ValueError("the model standardises its features already: build it without standardize")
-    scaler, regression = classifier[0], classifier[-1]
-    kernel = regression.coef_ / scaler.scale_                   # (classes, features)
-    bias = regression.intercept_ - kernel @ scaler.mean_
-    head = model.get_layer("head")
-    if head.kernel.shape != kernel.T.shape:
-        raise ValueError(f"the classifier has {kernel.shape[0]} classes and {kernel.shape[1]} features, "
-                         f"the head expects {head.kernel.shape[1]} and {head.kernel.shape[0]}")
-    head.set_weights([kernel.T.astype(np.float32), bias.astype(np.float32)])
-    return model
-
-
 def source_accuracy(base, num_test=1000):
     """Return the source task's accuracy of the pretrained source head on ``base``'s current features.
 
@@ -936,11 +591,11 @@ def source_accuracy(base, num_test=1000):
 def _augmentation(options, seed):
     from cnnbook import training
 
-    return training.augmentation(seed=seed, **options) if options is not None else None
+    return training.augmentation(seed=seed, **options)
 
 
-def _augmentation_options(settings, target):
-    return settings["augmentation_digits" if target == "different" else "augmentation"]
+def _targets():
+    return {"similar": similar_target(), "different": different_target()}
 
 
 def top_block_gradient_norm(model, images, labels, prefix=pretrain.TOP_BLOCK):
@@ -997,14 +652,13 @@ def _train_head(model, train, settings, seed, steps, chunk=100):
 
 
 def _transfer_run(train, test, settings, seed, augment_options, fine_tune_rate=None,
-                  random_head=False, batch_norm=False, head_400=False, fine_tune=True):
+                  random_head=False, batch_norm=False, head_control=False):
     """The transfer model: head on the frozen base, then the top block; scores of both phases.
 
-    With ``head_400``, the head also trains on alone after its ``head_steps``
-    until it has had ``head_steps + fine_tune_steps`` steps; fine-tuning (unless
-    ``fine_tune`` is false) starts from the head after ``head_steps``. The top
-    block's kernels are followed step by step (:func:`step_size_recorder`):
-    ``step_sizes`` and ``displacement`` are in units of the fine-tuning rate.
+    With ``head_control``, the head also trains on alone after its ``head_steps``
+    until it has had as many steps as the fine-tuned model
+    (``head_steps + fine_tune_steps``); fine-tuning starts from the head after
+    ``head_steps``.
     """
     import keras
 
@@ -1017,65 +671,21 @@ def _transfer_run(train, test, settings, seed, augment_options, fine_tune_rate=N
     if not random_head:
         out["head_train_loss"] = _train_head(model, train, settings, seed, settings["head_steps"])
         out["head_accuracy"] = accuracy(model, *test)
-        if head_400:
+        if head_control:
             snapshot = model.get_weights()
             out["head_train_loss"] += _train_head(model, train, settings, seed + 7,
                                                   settings["fine_tune_steps"])
-            out["head_400_accuracy"] = accuracy(model, *test)
+            out["head_control_accuracy"] = accuracy(model, *test)
             model.set_weights(snapshot)
-    if not fine_tune:
-        return out
     before = bottleneck_features(base, test[0][:500])
     out["gradient_norm"] = top_block_gradient_norm(model, train[0][:settings["batch_size"]],
-                                                   train[1][:settings["batch_size"]])
-    rate = fine_tune_rate or settings["fine_tune_rate"]
-    unfreeze_top_block(model, rate, batch_norm=batch_norm)
-    kernels = [base.get_layer(f"{pretrain.TOP_BLOCK}_conv{i}").kernel for i in (1, 2)]
-    recorder = step_size_recorder(kernels)
-    fit_steps(model, *train, settings["fine_tune_steps"], settings["batch_size"], seed + 1,
-              callbacks=[recorder])
+                                          train[1][:settings["batch_size"]])
+    unfreeze_top_block(model, fine_tune_rate or settings["fine_tune_rate"], batch_norm=batch_norm)
+    fit_steps(model, *train, settings["fine_tune_steps"], settings["batch_size"], seed + 1)
     out["fine_tuned_accuracy"] = accuracy(model, *test)
     after = bottleneck_features(base, test[0][:500])
     out["feature_change"] = float(np.linalg.norm(after - before) / np.linalg.norm(before))
     out["source_accuracy"] = source_accuracy(base, settings["source_test_images"])
-    out["step_sizes"] = [round(step / rate, 5) for step in recorder.steps]
-    out["displacement"] = round(recorder.displacement() / rate, 5)
-    return out
-
-
-def _lp_ft_run(train, test, settings, seed, augment_options):
-    """Linear probe, then fine-tuning, against a like-for-like control: test accuracies.
-
-    The logistic regression of feature extraction (:func:`feature_classifier`)
-    becomes the head (:func:`head_from_classifier`); then, for ``lp_ft_steps``
-    steps at ``fine_tune_rate`` with a fresh Adam, each arm from a fresh copy of
-    the base and the same seed: ``control`` trains the head alone, ``top_block``
-    the top block's convolutions and the head, ``whole_base`` every block's
-    convolutions and the head (batch normalisation frozen in all), all with
-    augmentation; ``whole_base_plain`` is ``whole_base`` without augmentation.
-    """
-    import keras
-
-    from cnnbook import models
-
-    features = bottleneck_features(models.load_pretrained_base(), train[0])
-    classifier = feature_classifier(features, train[1], seed)
-    out = {}
-    for arm, prefix, augment in [("control", None, augment_options),
-                                 ("top_block", pretrain.TOP_BLOCK, augment_options),
-                                 ("whole_base", "block", augment_options),
-                                 ("whole_base_plain", "block", None)]:
-        keras.utils.set_random_seed(seed)
-        model = build_transfer_model(models.load_pretrained_base(), 10, settings["dropout"],
-                                     _augmentation(augment, seed))
-        head_from_classifier(model, classifier)
-        if prefix:
-            unfreeze_top_block(model, settings["fine_tune_rate"], prefix=prefix)
-        else:
-            model.compile(optimizer=keras.optimizers.Adam(settings["fine_tune_rate"]),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        fit_steps(model, *train, settings["lp_ft_steps"], settings["batch_size"], seed + 1)
-        out[arm] = accuracy(model, *test)
     return out
 
 
@@ -1096,185 +706,70 @@ def _standardized_head_run(train, train_features, test, settings, seed, augment_
             "accuracy": accuracy(model, *test)}
 
 
-WAYS = {
-    "head first, then top block at fine_tune_rate": {},
-    "head first, then top block at the head's rate": {"fine_tune_rate": "head_rate"},
-    "random head, top block at the head's rate": {"random_head": True, "fine_tune_rate": "head_rate"},
-    "random head, top block at fine_tune_rate": {"random_head": True},
-    "head first, then top block with batch norm in training mode": {"batch_norm": True},
-}
-#: The two ways of :data:`WAYS` that the record repeats with ``step_size_seeds``.
-LOW_RATE_WAYS = ("head first, then top block at fine_tune_rate", "random head, top block at fine_tune_rate")
+def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
+    """Run every experiment of chapter 5's record and return it as a dict (see :func:`load_curves`)."""
+    import keras
 
-
-@functools.lru_cache(maxsize=None)
-def _target(name):
-    return {"similar": similar_target, "middle": middle_target, "different": different_target}[name]()
-
-
-@functools.lru_cache(maxsize=None)
-def _target_features(name):
-    """The pretrained base's bottleneck features of a target's training and test images."""
     from cnnbook import models
 
+    targets = _targets()
     base = models.load_pretrained_base()
-    train, test = _target(name)
-    return bottleneck_features(base, train[0]), bottleneck_features(base, test[0])
-
-
-def _labelled(name, n, seed):
-    """``n`` training examples per class of a target (seed ``seed``): images, labels, their indices."""
-    train, _ = _target(name)
-    picked, labels = per_class(np.arange(len(train[1])), train[1], n, seed)
-    return train[0][picked], labels, picked
-
-
-def _row_header(name, n, seed, labels):
-    train, _ = _target(name)
-    return {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
-            "all": n is None, "train_images": int(len(labels)), "seed": seed}
-
-
-def _curve_job(name, n, seed, settings):
-    """One row of the curves: scratch, features, the head (200 and 400 steps), the standardised head."""
-    import keras
-
-    cpu = time.process_time()
-    _, test = _target(name)
-    train_features, test_features = _target_features(name)
-    x, y, picked = _labelled(name, n, seed)
-    augment = _augmentation_options(settings, name)
-    row = _row_header(name, n, seed, y)
-    row["features"] = float(feature_classifier(train_features[picked], y, seed).score(test_features, test[1]))
-    keras.utils.set_random_seed(seed)
-    scratch = build_scratch_model(10, settings["dropout"], _augmentation(augment, seed),
-                                  batch_norm_momentum=settings["scratch_batch_norm_momentum"])
-    fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
-    row["scratch"] = accuracy(scratch, *test)
-    run = _transfer_run((x, y), test, settings, seed, augment, head_400=True, fine_tune=False)
-    row["head"], row["head_400"] = run["head_accuracy"], run["head_400_accuracy"]
-    row["head_train_loss"] = run["head_train_loss"]
-    if name == "different":
-        standardized = _standardized_head_run((x, y), train_features[picked], test, settings, seed, augment)
-        row["head_standardized"] = standardized["accuracy"]
-        row["head_standardized_head_steps"] = standardized["accuracy_head_steps"]
-        row["head_standardized_train_loss"] = standardized["train_loss"]
-    row["cpu_seconds"] = round(time.process_time() - cpu, 1)
-    return row
-
-
-def _lp_ft_job(name, n, seed, settings):
-    """One row of fine-tuning's evidence: the linear probe, then its four ways on (see :func:`_lp_ft_run`)."""
-    cpu = time.process_time()
-    _, test = _target(name)
-    train_features, test_features = _target_features(name)
-    x, y, picked = _labelled(name, n, seed)
-    row = _row_header(name, n, seed, y)
-    row["features"] = float(feature_classifier(train_features[picked], y, seed).score(test_features, test[1]))
-    row.update(_lp_ft_run((x, y), test, settings, seed, _augmentation_options(settings, name)))
-    row["cpu_seconds"] = round(time.process_time() - cpu, 1)
-    return row
-
-
-def _probe_job(name, settings):
-    """Linear probes of every block on one target: the pretrained base, random bases, the pixels."""
-    import keras
-
-    from cnnbook import models
-
-    pretrained = models.load_pretrained_base()
-    train, test = _target(name)
-    rows = {"pretrained": [], "random": [], "pixels": []}
-    for seed in settings["probe_seeds"]:
-        keras.utils.set_random_seed(seed)
-        random_base = pretrain.build_base()
-        rows["pretrained"].append(linear_probes(pretrained, train, test, settings["probe_per_class"], seed))
-        rows["random"].append(linear_probes(random_base, train, test, settings["probe_per_class"], seed))
-        x, y = per_class(*train, settings["probe_per_class"], seed)
-        rows["pixels"].append(float(feature_classifier(x.reshape(len(x), -1) / 255, y, seed).score(
-            test[0].reshape(len(test[0]), -1) / 255, test[1])))
-    return rows
-
-
-def _way_job(way, seed, settings):
-    """One way of fine-tuning (:data:`WAYS`) on the similar target, 20 examples per class (seed ``seed``)."""
-    options = {key: settings[value] if key == "fine_tune_rate" else value
-               for key, value in WAYS[way].items()}
-    x, y, _ = _labelled("similar", 20, seed)
-    cpu = time.process_time()
-    run = _transfer_run((x, y), _target("similar")[1], settings, seed, settings["augmentation"], **options)
-    run["cpu_seconds"] = round(time.process_time() - cpu, 1)
-    return run
-
-
-def _run_job(job):
-    """Run one job of the record in this process: ``(function name, arguments)``."""
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
-    function, arguments = job
-    return globals()[function](*arguments)
-
-
-def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print, jobs=1):
-    """Run every experiment of chapter 5's record and return it as a dict (see :func:`load_curves`).
-
-    Every run seeds itself, so the result does not depend on the order of the
-    runs: with ``jobs`` > 1 they are shared out between that many worker
-    processes (each starts its own TensorFlow; set ``TF_NUM_INTRAOP_THREADS``
-    and friends to 1 to give each one core).
-    """
-    names = ("similar", "middle", "different")
-    plan = {}
-    for name in names:
+    curves, timing = {}, {}
+    for name, (train, test) in targets.items():
+        augment = settings["augmentation_digits" if name == "different" else "augmentation"]
+        test_features = bottleneck_features(base, test[0])
+        all_features = bottleneck_features(base, train[0])
+        rows = []
         for n in sizes:
             for seed in settings["seeds"]:
-                plan[("curves", name, n, seed)] = ("_curve_job", (name, n, seed, settings))
-        for n in settings["lp_ft_sizes"]:
-            for seed in settings["lp_ft_seeds"]:
-                plan[("lp_ft", name, n, seed)] = ("_lp_ft_job", (name, n, seed, settings))
-        plan[("probes", name)] = ("_probe_job", (name, settings))
-    for way in WAYS:
-        plan[("ways", way, 0)] = ("_way_job", (way, 0, settings))
-    for seed in settings["step_size_seeds"]:
-        for way in LOW_RATE_WAYS:
-            plan[("ways", way, seed)] = ("_way_job", (way, seed, settings))
-    results = {}
-    if jobs == 1:
-        for key, job in plan.items():
-            results[key] = _run_job(job)
-            log(*key, _summary(results[key]))
-    else:
-        import concurrent.futures
-        import multiprocessing
-
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_job, job): key for key, job in plan.items()}
-            for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                log(*futures[future], _summary(results[futures[future]]))
-    curves = {name: [results[("curves", name, n, seed)] for n in sizes for seed in settings["seeds"]]
-              for name in names}
-    lp_ft = {name: [results[("lp_ft", name, n, seed)] for n in settings["lp_ft_sizes"]
-                    for seed in settings["lp_ft_seeds"]] for name in names}
-    probes = {name: results[("probes", name)] for name in names}
-    runs = {way: results[("ways", way, 0)] for way in WAYS}
-    other_seeds = {str(seed): {way: results[("ways", way, seed)] for way in LOW_RATE_WAYS}
-                   for seed in settings["step_size_seeds"]}
-    timing = {"cpu_seconds_by_part": {
-        part: round(sum(row.get("cpu_seconds", 0) for key, row in results.items() if key[0] == part), 1)
-        for part in ("curves", "lp_ft", "ways")}}
-    return {"curves": curves, "lp_ft": lp_ft, "probes": probes,
-            "fine_tuning": {"per_class": 20, "target": "similar", "seed": 0, "runs": runs,
-                            "other_seeds": other_seeds},
+                cpu = time.process_time()
+                x, y = per_class(*train, n, seed)
+                picked = per_class(np.arange(len(train[1])), train[1], n, seed)[0]
+                row = {"per_class": n if n is not None else int(np.bincount(train[1]).min()),
+                       "all": n is None, "train_images": int(len(y)), "seed": seed}
+                row["features"] = float(feature_classifier(all_features[picked], y, seed)
+                                        .score(test_features, test[1]))
+                keras.utils.set_random_seed(seed)
+                scratch = build_scratch_model(10, settings["dropout"], _augmentation(augment, seed),
+                                              batch_norm_momentum=settings["scratch_batch_norm_momentum"])
+                fit_steps(scratch, x, y, settings["scratch_steps"], settings["batch_size"], seed)
+                row["scratch"] = accuracy(scratch, *test)
+                run = _transfer_run((x, y), test, settings, seed, augment, head_control=True)
+                row["head"], row["fine_tuned"] = run["head_accuracy"], run["fine_tuned_accuracy"]
+                row["head_control"] = run["head_control_accuracy"]
+                row["head_train_loss"] = run["head_train_loss"]
+                if name == "different":
+                    standardized = _standardized_head_run((x, y), all_features[picked], test,
+                                                          settings, seed, augment)
+                    row["head_standardized"] = standardized["accuracy"]
+                    row["head_standardized_head_steps"] = standardized["accuracy_head_steps"]
+                    row["head_standardized_train_loss"] = standardized["train_loss"]
+                row["source_accuracy_after_fine_tuning"] = run["source_accuracy"]
+                row["cpu_seconds"] = round(time.process_time() - cpu, 1)
+                rows.append(row)
+                log(name, row)
+        curves[name] = rows
+    # fine-tuning done wrong, on the similar target at 20 examples per class
+    train, test = targets["similar"]
+    x, y = per_class(*train, 20, 0)
+    augment = settings["augmentation"]
+    cpu = time.process_time()
+    ways = {
+        "head first, then top block at fine_tune_rate": {},
+        "head first, then top block at the head's rate": {"fine_tune_rate": settings["head_rate"]},
+        "random head, top block at the head's rate": {"random_head": True,
+                                                      "fine_tune_rate": settings["head_rate"]},
+        "random head, top block at fine_tune_rate": {"random_head": True},
+        "head first, then top block with batch norm in training mode": {"batch_norm": True},
+    }
+    fine_tuning = {}
+    for way, options in ways.items():
+        fine_tuning[way] = _transfer_run((x, y), test, settings, 0, augment, **options)
+        log(way, fine_tuning[way])
+    timing["fine_tuning_cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return {"curves": curves, "fine_tuning": {"per_class": 20, "target": "similar", "seed": 0,
+                                              "runs": fine_tuning},
             "timing": timing}
-
-
-def _summary(result):
-    """A short line for the log: the result without its long lists."""
-    if isinstance(result, dict) and "pretrained" not in result:
-        return {k: v for k, v in result.items() if not isinstance(v, list)}
-    return result
 
 
 def load_curves():
@@ -1283,23 +778,18 @@ def load_curves():
     Returns
     -------
     dict
-        ``settings``; ``curves``: for the ``"similar"``, ``"middle"`` and
-        ``"different"`` targets, one row per size (seed 0) with the test
-        accuracy of ``"scratch"``, ``"features"`` (logistic regression on the
-        bottleneck features), ``"head"`` and ``"head_400"`` (the frozen base
-        with a new head after 200 and 400 steps), ``"head_train_loss"`` (the
-        head's training loss, inference mode, every 100 steps), and on the
-        digits ``"head_standardized"`` (the head on standardised features);
-        ``lp_ft``: per target, one row per size of ``lp_ft_sizes`` and seed of
-        ``lp_ft_seeds``, with ``"features"`` and, starting from it as the
-        head, ``"control"`` (the head alone), ``"top_block"``,
-        ``"whole_base"`` and ``"whole_base_plain"`` (without augmentation)
-        fine-tuned; ``probes``: linear probes of each block on the pretrained
-        base, on random bases and on the pixels, per seed; ``fine_tuning``:
-        five ways of fine-tuning on the similar target (gradient norm,
-        accuracy, change of the features, source accuracy, step sizes), and
-        the two low-rate ways with other seeds; the command, versions, CPU
-        time and load average.
+        ``settings``; ``curves``: for the ``"similar"`` and ``"different"``
+        targets, one row per size and seed with the test accuracy of
+        ``"scratch"``, ``"features"`` (logistic regression on the bottleneck
+        features), ``"head"`` (the frozen base with a new head) and
+        ``"fine_tuned"`` (then the top block), ``"head_control"`` (the head
+        alone for as many steps as the fine-tuned model), ``"head_train_loss"``
+        (the head's training loss, inference mode, every 100 steps), on the
+        digits ``"head_standardized"`` (the head on standardised features), and
+        the source accuracy after fine-tuning; ``fine_tuning``: five ways of
+        fine-tuning on the similar target (gradient norm, accuracy, change of
+        the features, source accuracy); the command, seeds, versions, CPU time
+        and load average.
 
     Raises
     ------
@@ -1310,7 +800,7 @@ def load_curves():
     --------
     >>> record = load_curves()
     >>> sorted(record["curves"])
-    ['different', 'middle', 'similar']
+    ['different', 'similar']
     """
     if not CURVES_PATH.exists():
         raise ValueError(f"no record {CURVES_PATH.name} in {CURVES_PATH.parent}: "
@@ -1325,8 +815,6 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=CURVES_PATH)
     parser.add_argument("--quick", action="store_true",
                         help="a short run with few steps and sizes, to check the script (use --out)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes (each its own TensorFlow); the result does not depend on it")
     args = parser.parse_args(argv)
     if not args.record:
         parser.error("nothing to do: pass --record")
@@ -1334,24 +822,17 @@ def main(argv=None):
     if args.quick:
         if args.out.resolve() == CURVES_PATH:
             parser.error("--quick would overwrite the shipped record: give --out another file")
-        settings.update(scratch_steps=4, head_steps=2, fine_tune_steps=2, source_test_images=100,
-                        lp_ft_steps=2, lp_ft_sizes=[5], lp_ft_seeds=[0], probe_per_class=5,
-                        probe_seeds=[0], step_size_seeds=[1])
+        settings.update(scratch_steps=4, head_steps=2, fine_tune_steps=2, source_test_images=100)
         sizes = (5,)
 
-    import resource
-    from importlib import metadata
+    import keras
+    import tensorflow as tf
 
+    tf.config.experimental.enable_op_determinism()
     load_before = os.getloadavg()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = record_curves(settings, sizes, jobs=args.jobs)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = time.perf_counter() - wall
-    cpu = (time.process_time() - cpu + after.ru_utime - children.ru_utime
-           + after.ru_stime - children.ru_stime)           # this process and its workers
-    tensorflow = next(metadata.version(name) for name in ("tensorflow-cpu", "tensorflow")
-                      if _installed(name))
+    result = record_curves(settings, sizes)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     record = {
         "command": " ".join(["python -m cnnbook.transfer", *(sys.argv[1:] if argv is None else argv)]),
         "settings": settings,
@@ -1360,18 +841,14 @@ def main(argv=None):
         "targets": {"similar": "similar_target(): make_shapes, SHAPE_CLASSES, "
                                f"{SIMILAR_TRAIN_PER_CLASS} train / {SIMILAR_TEST_PER_CLASS} test "
                                f"per class, seed {SIMILAR_SEED}",
-                    "middle": "middle_target(): textured_shapes, SHAPE_CLASSES restyled with "
-                              f"photographs, {SIMILAR_TRAIN_PER_CLASS} train / {SIMILAR_TEST_PER_CLASS} "
-                              f"test per class, seed {MIDDLE_SEED}",
                     "different": "different_target(): load_digits(size=32), grey in 3 channels, "
                                  "1257 train / 360 test"},
         "base": {"record": pretrain.RECORD_PATH.name,
                  "source_accuracy": json.loads(pretrain.RECORD_PATH.read_text())["test"]["accuracy"]},
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "tensorflow": tensorflow, "keras": metadata.version("keras")},
+                     "tensorflow": tf.__version__, "keras": keras.__version__},
         "machine": {"processor": platform.machine(), "cpu_count": pretrain._cpu_count(),
-                    "nice": os.nice(0), "jobs": args.jobs,
-                    "tensorflow_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default")},
+                    "nice": os.nice(0)},
         "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
         "load_average": {"before": [round(v, 2) for v in load_before],
                          "after": [round(v, 2) for v in os.getloadavg()]},
@@ -1380,16 +857,6 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: record[k] for k in ("seconds", "load_average")}))
-
-
-def _installed(distribution):
-    from importlib import metadata
-
-    try:
-        metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
