@@ -167,6 +167,24 @@ def test_grad_cam_matches_the_hand_computation(class_index):
     assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
 def test_grad_cam_uses_the_score_before_the_softmax():
     # Without the softmax the hand formula is the same: the layers' scores agree.
     with_softmax = one_by_one_model(CONV, DENSE, BIAS)
@@ -181,6 +199,9 @@ def test_grad_cam_all_zero_map_stays_zero():
 
 
 def direct_grad_cam(model, image, class_index, layer_name):
+    # tf.image.resize places map cell i at (i + 0.5) * H / h - 0.5: the units' receptive-field
+    # centres in the models compared with it below (odd "same" kernels, 2x2 poolings), so it
+    # cross-checks grad_cam's placement with TensorFlow there.
     grad_model = keras.Model(model.inputs[0], [model.get_layer(layer_name).output,
                                             model.layers[-1].input])
     kernel, bias = model.layers[-1].get_weights()
@@ -217,6 +238,81 @@ def test_grad_cam_matches_a_direct_gradient_tape_on_a_deeper_model():
     assert nonzero >= 4   # the comparison is not only of all-zero maps
 
 
+def chapter3_like(size=32):
+    """Chapter 3's geometry: 2x2 "same" convolutions (TensorFlow pads bottom/right) and 2x2 poolings."""
+    inputs = keras.Input((size, size, 1))
+    x = inputs
+    for block in (1, 2, 3):
+        x = keras.layers.Conv2D(1, 2, padding="same", use_bias=False, kernel_initializer="ones",
+                                name=f"conv{block}")(x)
+        if block < 3:
+            x = keras.layers.AveragePooling2D(2, name=f"pool{block}")(x)
+    scores = keras.layers.Dense(2, kernel_initializer="ones", name="out")(
+        keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    return keras.Model(inputs, scores)
+
+
+def seen_by(model, layer_name, row, col, size=32):
+    """The input pixels one unit sees: where its gradient with respect to the image is non-zero."""
+    extractor = visualize.activation_model(model, [layer_name])
+    image = tf.Variable(np.zeros((1, size, size, 1), "float32"))
+    with tf.GradientTape() as tape:
+        unit = extractor(image)[0][0, row, col, 0]
+    return tape.gradient(unit, image).numpy()[0, ..., 0] != 0
+
+
+def test_place_on_image_matches_tensorflow_resize_where_the_centres_agree():
+    # tf.image.resize (bilinear, half-pixel centres) puts cell i at (i + 0.5) * jump - 0.5.
+    maps = np.random.default_rng(6).uniform(0, 1, (3, 4, 5)).astype("float32")
+    for jump in (1, 2, 4):
+        expected = tf.image.resize(maps[..., None], (4 * jump, 5 * jump), method="bilinear")[..., 0]
+        placed = visualize.place_on_image(maps, (4 * jump, 5 * jump), jump, (jump - 1) / 2)
+        np.testing.assert_allclose(placed, expected.numpy(), atol=1e-6)
+
+
+def test_place_on_image_puts_each_cell_at_its_units_field_centre():
+    # With one-sided padding the field centre is not where tf.image.resize puts the cell.
+    model = chapter3_like()
+    field = visualize.receptive_field(model, "conv3")
+    assert field == (11, 4, 5.0)
+    for row, col in [(1, 2), (3, 5), (5, 4)]:      # units whose whole field is in the image
+        rows, cols = np.nonzero(seen_by(model, "conv3", row, col))
+        assert rows.max() - rows.min() + 1 == cols.max() - cols.min() + 1 == field.size
+        centre = ((rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2)
+        one_hot = np.zeros((8, 8))
+        one_hot[row, col] = 1.0
+        placed = visualize.place_on_image(one_hot, (32, 32), field.jump, field.start)
+        assert np.unravel_index(placed.argmax(), placed.shape) == centre
+        assert placed[int(centre[0]), int(centre[1])] == 1.0
+
+
+def test_grad_cam_lights_up_the_pixels_a_known_unit_sees():
+    # All-ones kernels and average pooling: unit (3, 5) of conv3 sees rows 12-22, columns 20-30
+    # (its input gradient), and an image that is bright exactly there excites it most. The
+    # heatmap's peak must be at the centre of that field, (17, 25).
+    model = chapter3_like()
+    seen = seen_by(model, "conv3", 3, 5)
+    rows, cols = np.nonzero(seen)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (12, 22, 20, 30)
+    image = seen[..., None].astype("float32")
+    maps = visualize.activation_model(model, ["conv3"])(image[None])[0][0, ..., 0].numpy()
+    assert np.unravel_index(maps.argmax(), maps.shape) == (3, 5)
+    heatmap = visualize.grad_cam(model, image, 0)
+    assert np.unravel_index(heatmap.argmax(), heatmap.shape) == (17, 25)
+    assert heatmap[17, 25] == pytest.approx(1.0)
+    assert heatmap[seen].mean() > 3 * heatmap[~seen].mean()
+
+
+def test_grad_cam_refuses_maps_without_a_receptive_field():
+    # Maps reshaped from a dense layer: no cell belongs to a window of the image.
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(16, name="d"), keras.layers.Reshape((4, 4, 1)),
+                              keras.layers.Conv2D(2, 1, name="c"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no receptive field"):
+        visualize.grad_cam(model, np.ones((4, 4, 1)), 0)
+
+
 def test_grad_cam_refuses_a_layer_without_maps():
     model = one_by_one_model(CONV, DENSE, BIAS)
     with pytest.raises(ValueError, match="expected 4-D"):
@@ -234,6 +330,75 @@ def test_saliency_map_matches_the_hand_computation(class_index):
     saliency = visualize.saliency_map(model, IMAGE, class_index)
     assert saliency.shape == (5, 5)
     np.testing.assert_allclose(saliency, np.abs(gradient).max(axis=-1), atol=1e-6)
+
+
+# occlusion_maps -------------------------------------------------------------------------
+
+def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
+    """Hide one square at a time, by loops; interpolate the drops between the squares' centres."""
+    logits = keras.Model(model.inputs[0], model.layers[-1].input)
+    kernel, bias = model.layers[-1].get_weights()
+    score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
+    height, width = image.shape[:2]
+    tops = list(range(stride - patch_size, height, stride))
+    lefts = list(range(stride - patch_size, width, stride))
+    drops = np.zeros((len(tops), len(lefts)))
+    for row, top in enumerate(tops):
+        for col, left in enumerate(lefts):
+            hidden = image.copy()
+            hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
+            drops[row, col] = score(image) - score(hidden)
+    # The centre of a square starting at t is t + (patch_size - 1) / 2; np.interp is linear
+    # between centres and keeps the nearest value beyond them.
+    centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
+    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in drops])
+    return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
+
+
+@pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
+def test_occlusion_maps_match_hiding_one_square_at_a_time(patch_size, stride):
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([
+        keras.Input((10, 9, 2)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    images = np.random.default_rng(10).uniform(0, 1, (3, 10, 9, 2)).astype("float32")
+    fill = np.array([0.5, 0.2], "float32")
+    maps = visualize.occlusion_maps(model, images, [0, 2, 1], patch_size, stride, fill=fill,
+                                    images_per_batch=2)
+    assert maps.shape == (3, 10, 9) and maps.dtype == np.float32
+    for image, class_index, found in zip(images, [0, 2, 1], maps):
+        expected = brute_force_occlusion(model, image, class_index, patch_size, stride, fill)
+        np.testing.assert_allclose(found, expected, atol=1e-4)
+    assert np.abs(maps).max() > 1e-2      # not a comparison of maps that are zero everywhere
+
+
+def test_occlusion_maps_default_fill_is_the_image_mean_colour():
+    # A linear score sum(x): hiding a square with the mean colour changes it by
+    # sum over the square of (x - mean); a constant image gives a map of zeros.
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="ones")])
+    constant = np.full((1, 6, 6, 3), 7.0, "float32")
+    assert not visualize.occlusion_maps(model, constant, [0], 2, 2).any()
+    image = np.zeros((1, 6, 6, 3), "float32")
+    image[0, :2, :2] = 36.0                    # mean colour 4 in each channel
+    found = visualize.occlusion_maps(model, image, [0], 2, 2)[0]
+    # Squares of 2x2 at rows and columns 0, 2, 4, centred at 0.5, 2.5, 4.5: pixel (0, 0) has
+    # the first square's drop, pixels from (3, 3) on lie between squares of zeros only.
+    assert found[0, 0] == pytest.approx(4 * 3 * (36 - 4))
+    np.testing.assert_allclose(found[3:, 3:], 4 * 3 * (0 - 4), rtol=1e-6)
+
+
+def test_occlusion_maps_check_their_arguments():
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    with pytest.raises(ValueError, match="stride"):
+        visualize.occlusion_maps(model, IMAGE[None], [0], patch_size=2, stride=3)
+    with pytest.raises(ValueError, match="class_indices"):
+        visualize.occlusion_maps(model, IMAGE[None], [0, 1])
+    with pytest.raises(ValueError, match="images"):
+        visualize.occlusion_maps(model, IMAGE, [0])
 
 
 # max_activating_patches -----------------------------------------------------------------

@@ -9,7 +9,9 @@ Chapter 7 and its exercise use these helpers on the course's own networks
   that one unit of a layer sees, computed from the layers' kernels, strides,
   padding and dilation;
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
-  :func:`grad_cams`; :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
+  :func:`grad_cams`, which place each map cell at its unit's receptive-field centre
+  (:func:`place_on_image`); :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
+- :func:`occlusion_maps` (Zeiler & Fergus 2014), which needs no gradient;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
 - :func:`plot_filters`, :func:`plot_feature_maps`.
@@ -263,17 +265,68 @@ def _check_image(image):
     return image
 
 
+def place_on_image(maps, image_size, jump, start):
+    """Resample a layer's maps to image pixels, each cell at its unit's receptive-field centre.
+
+    Cell ``i`` of a map belongs to the unit whose receptive field is centred at
+    input pixel ``start + jump * i`` (:func:`receptive_field`). Along each axis
+    the value at a pixel is interpolated linearly between the two nearest
+    cells; pixels before the first centre or after the last take the nearest
+    cell's value (as :func:`numpy.interp` does). Rows and columns are
+    interpolated one after the other, which is bilinear interpolation.
+
+    ``tf.image.resize(..., method="bilinear")`` puts cell ``i`` at
+    ``(i + 0.5) * H / h - 0.5`` instead: the same only when
+    ``start == (jump - 1) / 2`` and ``H == h * jump``. With TensorFlow's
+    "same" padding of an even kernel, which pads on the bottom and right only,
+    the centres lie further down and to the right.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (h, w) or (N, h, w)
+        One map, or a batch of maps.
+    image_size : (int, int)
+        ``(H, W)`` of the image.
+    jump : int or (int, int)
+        Input pixels between neighbouring units' centres (per axis).
+    start : float or (float, float)
+        Input coordinate of unit 0's centre, pixel centres at 0, 1, ... (per axis).
+
+    Returns
+    -------
+    ndarray, shape (H, W) or (N, H, W), float32
+
+    Examples
+    --------
+    >>> place_on_image(np.array([[0.0, 4.0]]), (1, 8), jump=4, start=2.0)
+    array([[0., 0., 0., 1., 2., 3., 4., 4.]], dtype=float32)
+    """
+    maps = np.asarray(maps, dtype="float64")
+    if maps.ndim not in (2, 3):
+        raise ValueError(f"maps: expected shape (h, w) or (N, h, w), got {maps.shape}")
+    image_size, jumps, starts = _pair(image_size), _pair(jump), _pair(start)
+    weights = []
+    for cells, pixels, step, first in zip(maps.shape[-2:], image_size, jumps, starts):
+        centres = first + step * np.arange(cells)
+        # Row p of the (pixels, cells) matrix: the interpolation weights of pixel p.
+        weights.append(np.stack([np.interp(np.arange(pixels), centres, unit)
+                                 for unit in np.eye(cells)], axis=1))
+    rows, cols = weights
+    return np.einsum("Hh,...hw,Ww->...HW", rows, maps, cols).astype("float32")
+
+
 def grad_cam(model, image, class_index, layer_name=None):
     """Compute the Grad-CAM heatmap of one class for one image (Selvaraju et al. 2017).
 
     The class score is differentiated with respect to the feature maps
     ``A_k`` of ``layer_name``; the gradients averaged over space give one weight
     ``alpha_k`` per channel; the heatmap is ``ReLU(sum_k alpha_k A_k)``,
-    resized bilinearly to the image and divided by its maximum (a map that is
-    zero everywhere stays zero). The score is the class's score before the
-    softmax when the model ends with a softmax (a ``Dense`` with softmax
-    activation, or a ``Softmax``/``Activation("softmax")`` layer); otherwise it
-    is the model's output for that class.
+    placed on the image by :func:`place_on_image` (each cell at the centre of
+    its unit's receptive field, linear interpolation between them) and divided
+    by its maximum (a map that is zero everywhere stays zero). The score is the
+    class's score before the softmax when the model ends with a softmax (a
+    ``Dense`` with softmax activation, or a ``Softmax``/``Activation("softmax")``
+    layer); otherwise it is the model's output for that class.
 
     Parameters
     ----------
@@ -284,12 +337,18 @@ def grad_cam(model, image, class_index, layer_name=None):
     class_index : int
         The class whose evidence to map.
     layer_name : str, optional
-        A layer with 4-D output; default :func:`last_conv_layer`.
+        A layer with 4-D output and a receptive field (:func:`receptive_field`:
+        ``model`` a chain of layers up to it); default :func:`last_conv_layer`.
 
     Returns
     -------
     ndarray, shape (H, W), float32
         Values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the layer has no 4-D output or no receptive field.
 
     Examples
     --------
@@ -304,8 +363,65 @@ def grad_cam(model, image, class_index, layer_name=None):
     return grad_cams(model, image[None], [class_index], layer_name)[0]
 
 
+def grad_cam_cells(model, images, class_indices, layer_name=None):
+    """Compute Grad-CAM's map at the layer's own resolution: one value per unit.
+
+    ``ReLU(sum_k alpha_k A_k)`` of :func:`grad_cam`, before it is placed on
+    the image and normalised: in score units, shape ``(h, w)`` of the layer's
+    maps. Cell ``(i, j)`` belongs to the unit whose receptive field is centred
+    at ``start + jump * (i, j)`` (:func:`receptive_field`).
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+        The class to map for each image.
+    layer_name : str, optional
+        Default :func:`last_conv_layer`.
+
+    Returns
+    -------
+    ndarray, shape (N, h, w), float32
+        Non-negative.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    >>> grad_cam_cells(model, np.ones((4, 6, 6, 1)), [0, 1, 2, 0]).shape
+    (4, 4, 4)
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    layer_name = last_conv_layer(model) if layer_name is None else layer_name
+    if len(_layer(model, layer_name).output.shape) != 4:
+        raise ValueError(f"layer_name: {layer_name!r} has output shape "
+                         f"{_layer(model, layer_name).output.shape}, expected 4-D feature maps")
+    score_model, dense = _score_model(model, layer_name)
+    with tf.GradientTape() as tape:
+        outputs = score_model(images, training=False)
+        maps = outputs[0]
+        scores = _class_score(outputs, dense, slice(None))
+        # Each image's score depends only on its own maps: the gradient of the sum is per image.
+        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
+    gradients = tape.gradient(score, maps)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    return tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1)).numpy().astype("float32")
+
+
 def grad_cams(model, images, class_indices, layer_name=None):
     """Compute :func:`grad_cam` for a batch of images in one pass.
+
+    :func:`grad_cam_cells`, placed on the image by :func:`place_on_image` and
+    divided by each map's maximum.
 
     Parameters
     ----------
@@ -329,29 +445,10 @@ def grad_cams(model, images, class_indices, layer_name=None):
     >>> grad_cams(model, np.ones((4, 6, 6, 1)), [0, 1, 2, 0]).shape
     (4, 6, 6)
     """
-    import tensorflow as tf
-
-    images = np.asarray(images, dtype="float32")
-    if images.ndim != 4:
-        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
-    class_indices = np.asarray(class_indices, dtype="int64")
-    if class_indices.shape != (len(images),):
-        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
     layer_name = last_conv_layer(model) if layer_name is None else layer_name
-    if len(_layer(model, layer_name).output.shape) != 4:
-        raise ValueError(f"layer_name: {layer_name!r} has output shape "
-                         f"{_layer(model, layer_name).output.shape}, expected 4-D feature maps")
-    score_model, dense = _score_model(model, layer_name)
-    with tf.GradientTape() as tape:
-        outputs = score_model(images, training=False)
-        maps = outputs[0]
-        scores = _class_score(outputs, dense, slice(None))
-        # Each image's score depends only on its own maps: the gradient of the sum is per image.
-        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
-    gradients = tape.gradient(score, maps)
-    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-    cams = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1, keepdims=True))
-    cams = tf.image.resize(cams, images.shape[1:3], method="bilinear")[..., 0].numpy()
+    cells = grad_cam_cells(model, images, class_indices, layer_name)
+    field = receptive_field(model, layer_name)
+    cams = place_on_image(cells, np.shape(images)[1:3], field.jump, field.start)
     peaks = cams.max(axis=(1, 2), keepdims=True)
     return np.where(peaks > 0, cams / np.where(peaks > 0, peaks, 1), 0).astype("float32")
 
@@ -422,6 +519,87 @@ def saliency_maps(model, images, class_indices):
         score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
     gradients = tape.gradient(score, images)
     return tf.reduce_max(tf.abs(gradients), axis=-1).numpy().astype("float32")
+
+
+def occlusion_maps(model, images, class_indices, patch_size=8, stride=4, fill=None,
+                   images_per_batch=16):
+    """Map how much hiding each part of an image lowers a class score (Zeiler & Fergus 2014).
+
+    A square of ``patch_size`` pixels, filled with ``fill``, is slid over each
+    image in steps of ``stride``, from ``patch_size - stride`` pixels before
+    the top-left corner (squares are cut off at the border), and the class
+    score (before the softmax, as in :func:`grad_cam`) is computed for every
+    position. Each square gives the score's drop, ``score(image) -
+    score(image with the square hidden)``, at the square's centre; the map is
+    these drops placed on the image by :func:`place_on_image` (linear
+    interpolation between the centres). Only the model's outputs are used, no
+    gradient: one forward pass per square and image.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+    patch_size : int, default 8
+    stride : int, default 4
+        At most ``patch_size``, so that every pixel is covered.
+    fill : float or sequence of C floats, optional
+        Default: each image's mean colour.
+    images_per_batch : int, default 16
+        Images whose hidden copies go through the model together.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+        In score units: positive where hiding the pixels lowers the score.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not 4-D, ``class_indices`` does not have one class per
+        image, or ``stride`` is not between 1 and ``patch_size``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model_1x8 = keras.Sequential([keras.Input((1, 8, 1)), keras.layers.Flatten(),
+    ...     keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> image = np.zeros((1, 1, 8, 1)); image[0, 0, 2] = 8.0
+    >>> occlusion_maps(model_1x8, image, [0], patch_size=4, stride=2, fill=0.0)[0]
+    array([[2., 6., 8., 8., 6., 2., 0., 0.]], dtype=float32)
+    """
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    if not 1 <= stride <= patch_size:
+        raise ValueError(f"stride: expected 1 to patch_size={patch_size}, got {stride}")
+    count, height, width, _ = images.shape
+    score_model, dense = _score_model(model)
+
+    def scores(batch, classes):
+        all_scores = _class_score([score_model(batch, training=False)], dense, slice(None))
+        return np.asarray(all_scores)[np.arange(len(batch)), classes]
+
+    tops = np.arange(stride - patch_size, height, stride)
+    lefts = np.arange(stride - patch_size, width, stride)
+    squares = [(top, left) for top in tops for left in lefts]
+    drops = np.empty((count, len(tops), len(lefts)), dtype="float32")
+    for first in range(0, count, images_per_batch):
+        chunk, classes = images[first:first + images_per_batch], class_indices[first:first + images_per_batch]
+        colour = chunk.mean(axis=(1, 2)) if fill is None else np.broadcast_to(fill, chunk.shape[-1:])
+        hidden = np.repeat(chunk[:, None], len(squares), axis=1)       # (n, squares, H, W, C)
+        for index, (top, left) in enumerate(squares):
+            hidden[:, index, max(top, 0):top + patch_size, max(left, 0):left + patch_size] = (
+                np.reshape(colour, (-1, 1, 1, chunk.shape[-1])))
+        hidden_scores = scores(hidden.reshape((-1,) + chunk.shape[1:]),
+                               np.repeat(classes, len(squares)))
+        drops[first:first + len(chunk)] = (scores(chunk, classes)[:, None, None]
+                                           - hidden_scores.reshape(len(chunk), len(tops), len(lefts)))
+    centre = stride - patch_size + (patch_size - 1) / 2        # of the first square
+    return place_on_image(drops, (height, width), stride, centre)
 
 
 def _crop(image, top, left, size):
