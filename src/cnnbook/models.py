@@ -198,7 +198,7 @@ def layer_multiply_adds(layer):
     ``Conv2D`` and ``DepthwiseConv2D`` use :func:`cnnbook.ops.conv_multiply_adds`
     (a depthwise convolution is one single-channel convolution per input
     channel); ``Dense`` costs ``inputs * units`` per position (a ``Dense``
-    applied to a feature map works at every pixel). Other layers count 0: their
+    applied to an H×W×C tensor works at every pixel). Other layers count 0: their
     work (pooling, normalisation, adding) is small next to these. Bias adds are
     not counted.
 
@@ -341,7 +341,7 @@ def weight_depth(model):
 def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
                      filters_5x5_reduce, filters_5x5, filters_pool_proj, name=None,
                      batch_norm=False):
-    """Apply an Inception module (GoogLeNet's, Szegedy et al. 2015) to a feature map.
+    """Apply an Inception module (GoogLeNet's, Szegedy et al. 2015) to a stack of feature maps.
 
     Four branches see the same input and their outputs are stacked on depth:
 
@@ -359,7 +359,7 @@ def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
     Parameters
     ----------
     x : KerasTensor, shape (N, H, W, C)
-        The input feature map (functional API).
+        The input, an H×W×C tensor of C feature maps (functional API).
     filters_1x1, filters_3x3_reduce, filters_3x3, filters_5x5_reduce, filters_5x5, filters_pool_proj : int
         Filters of each convolution, in GoogLeNet's table order.
     name : str, optional
@@ -405,7 +405,7 @@ def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
 
 
 def residual_block(x, filters, stride=1, name=None, kernel_initializer="glorot_uniform"):
-    """Apply a basic residual block (He et al. 2016) to a feature map.
+    """Apply a basic residual block (He et al. 2016) to a stack of feature maps.
 
     Main path: 3×3 convolution (``stride``) → batch normalisation → ReLU → 3×3
     convolution → batch normalisation (the convolutions have no bias: batch
@@ -421,7 +421,7 @@ def residual_block(x, filters, stride=1, name=None, kernel_initializer="glorot_u
     Parameters
     ----------
     x : KerasTensor, shape (N, H, W, C)
-        The input feature map (functional API).
+        The input, an H×W×C tensor of C feature maps (functional API).
     filters : int
         Depth of the output.
     stride : int, default 1
