@@ -21,7 +21,8 @@ Writes, under ``--out`` (default ``grading/``):
     score distribution per assignment and, first, every test cell with the share
     of students failing it; submissions that need a look.
 ``results.json``
-    everything the report shows, for scripts.
+    everything the report shows, for scripts; ``"sandbox"`` says how the kernels ran
+    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``).
 ``course/``
     the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/``): open it with nbgrader's formgrader for manual grading.
@@ -487,6 +488,7 @@ def grade_one(api, course_dir, task):
     for name, text_ in task["notebooks"].items():  # sent with the task: no file to tamper with
         (folder / name).write_text(text_, encoding="utf-8")
     started = time.perf_counter()
+    nbgrader_plugins.applied.clear()  # how its kernels run (tools/sandbox.py), reported below
     log = api.autograde(assignment, student, force=True, create=True)
     feedback = api.generate_feedback(assignment, student, force=True) if log["success"] else {}
     cells, problems = {}, []
@@ -510,6 +512,7 @@ def grade_one(api, course_dir, task):
         problems.append("nbgrader could not write its feedback")
     return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
             "seconds": round(time.perf_counter() - started, 2), "failed": not log["success"],
+            "sandbox": sorted(set(nbgrader_plugins.applied)),
             "autograded": str(autograded),
             "feedback": str(course_dir / "feedback" / student / assignment)}
 
@@ -808,6 +811,8 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         raise SystemExit("--jobs must be at least 1")
     course_dir, template = _setup(out, assignment_names, timeout, regrade)
     timeout = read_timeout(course_dir)
+    import sandbox
+    kernels = sandbox.mode()  # what the workers' kernels run in, stated in the report
 
     collected, unmatched, students = collect(submissions_path, assignment_names, named_regexp,
                                              with_students=True)
@@ -876,6 +881,11 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
             except Exception as error:  # noqa: BLE001 - every task gets a result
                 result = failure(task, f"the grader failed: {type(error).__name__}: {error}")
             check_files(w.check())
+            ran = result.get("sandbox")
+            if ran and ran != [kernels]:
+                result.setdefault("problems", []).append(
+                    f"its kernel ran as '{' and '.join(ran)}', not as '{kernels}' as the "
+                    "report states (tools/sandbox.py)")
             with guard_lock:
                 in_flight.discard(key)
                 changed = sorted(set(changes.pop(key, [])))
@@ -919,6 +929,7 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         shutil.copytree(course_dir / "feedback", out / "feedback")
     results = results_of(course_dir, assignment_names, students, timeout)
     results["unmatched"] = unmatched
+    results["sandbox"] = {"mode": kernels, "description": sandbox.describe(kernels)}
     (out / "results.json").write_text(json.dumps(results, indent=1))
     import report
     report.write_report(results, out / "report.html")
