@@ -653,7 +653,8 @@ def statistics_gap(model, images, layer="stem_bn"):
     Examples
     --------
     >>> import keras
-    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(name="bn")])
+    >>> inputs = keras.Input((3,))
+    >>> model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(inputs))
     >>> x = np.random.default_rng(0).normal(2.0, 1.0, size=(1000, 3)).astype("float32")
     >>> round(statistics_gap(model, x, "bn"), 1)  # moving mean 0, batch mean 2, std 1
     2.0
