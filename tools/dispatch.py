@@ -43,6 +43,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -243,11 +244,11 @@ def _sweep(keep):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def forget(run_id):
-    """On a worker, after a run: remove the run's guard folder of this worker's checkout."""
+def forget(run_id, root=None):
+    """After a run: remove its guard folder of the checkout ``root`` (default: this one)."""
     import course
 
-    shutil.rmtree(_guard_folder(course.ROOT, run_id), ignore_errors=True)
+    shutil.rmtree(_guard_folder(root or course.ROOT, run_id), ignore_errors=True)
 
 
 # ------------------------------------------------------------------ the worker
@@ -548,8 +549,7 @@ def grade_all(client, tasks, plugin):
         while waiting and len(running) < window:
             task = {**waiting.pop(), "run": plugin.run_id, "plugin": plugin.name,
                     "digest": plugin.digest}
-            future = client.submit(task_function, task, pure=False,
-                                   key=f"grade-{secrets.token_hex(6)}")
+            future = client.submit(task_function, task, pure=False, key=task_key(task))
             running[future] = task
             finished.add(future)
 
@@ -572,6 +572,17 @@ def grade_all(client, tasks, plugin):
             submit()
     finally:
         _stop(client, plugin, list(running))
+
+
+def key_part(text):
+    """``text`` as a part of a Dask key: letters, digits, ``_`` and ``.``; the rest ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", text)
+
+
+def task_key(task):
+    """A task's Dask key, ``grade-<student>-<assignment>-<random>``: the dashboard shows it."""
+    return (f"grade-{key_part(task['student'])}-{key_part(task['assignment'])}-"
+            f"{secrets.token_hex(4)}")
 
 
 def _stop(client, plugin, futures):

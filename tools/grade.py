@@ -701,14 +701,7 @@ def merge(course_dir, result, digest, problems):
     course_dir = Path(course_dir)
     for kind in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course_dir / kind / student / assignment, ignore_errors=True)
-    for name, data in (result.get("files") or {}).items():  # "autograded/..." or "feedback/..."
-        kind, _, relative = name.partition("/")
-        target = (course_dir / kind / student / assignment / relative).resolve()
-        if kind not in ("autograded", "feedback") or not target.is_relative_to(
-                (course_dir / kind / student / assignment).resolve()):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    write_files(course_dir, student, assignment, result.get("files") or {})
     if "notebooks" in result:  # the bytes collected, not a copy a kernel could have reached
         target = course_dir / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
@@ -737,6 +730,27 @@ def merge(course_dir, result, digest, problems):
                        "t": result.get("seconds", 0),
                        "w": json.dumps(worker) if worker.get("worker") else None})
         gb.db.commit()
+
+
+def write_files(course_dir, student, assignment, files):
+    """Write the files a worker sent back into the course; return the paths written.
+
+    ``files`` maps ``"autograded/<path>"`` or ``"feedback/<path>"`` to bytes; each lands
+    in ``<kind>/<student>/<assignment>/<path>`` of ``course_dir``. A name of another kind,
+    or a path that would leave that folder, is not written.
+    """
+    written = []
+    for name, data in files.items():
+        kind, _, relative = name.partition("/")
+        folder = (Path(course_dir) / kind / student / assignment).resolve()
+        target = (folder / relative).resolve()
+        if kind not in ("autograded", "feedback") or not relative \
+                or not target.is_relative_to(folder) or target == folder:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
+    return written
 
 
 def results_of(course_dir, assignment_names, students, timeout):
@@ -850,31 +864,104 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
     """Grade a class; return the results dict (also written to ``out/results.json``).
 
     The submissions are graded by the workers of a Dask cluster (tools/dispatch.py): the
-    one whose scheduler ``scheduler`` names (``tcp://host:8786``), or else a LocalCluster
-    of ``jobs`` processes on this machine. This process alone writes the gradebook.
+    one whose scheduler ``scheduler`` names (``tcp://host:8786``), reached first so that
+    one that cannot be reached ends the run within seconds, or else a LocalCluster of
+    ``jobs`` processes on this machine. This process alone writes the gradebook. Ctrl-C
+    stops the run (SystemExit 130); what was merged stays, and the next run grades the rest.
     """
     import dispatch
 
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if not assignment_names:  # every assignment that somebody submitted
-        found, _ = collect(submissions_path, course.assignments(), named_regexp)
-        assignment_names = sorted({a for _, a in found}) or course.assignments()
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    course_dir, template = _setup(out, assignment_names, timeout, regrade)
-    timeout = read_timeout(course_dir)
-    digest = (out / "grader.sha256").read_text()
+    state = {"tasks": [], "merged": 0, "timings": [], "workers": 0, "progress": None}
+    started = time.time()
+    try:
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(dispatch.connect(scheduler)) if scheduler else None
+            out.mkdir(parents=True, exist_ok=True)
+            if not assignment_names:  # every assignment that somebody submitted
+                found, _ = collect(submissions_path, course.assignments(), named_regexp)
+                assignment_names = sorted({a for _, a in found}) or course.assignments()
+            course_dir, template = _setup(out, assignment_names, timeout, regrade)
+            timeout = read_timeout(course_dir)
+            collected, unmatched, students = collect(submissions_path, assignment_names,
+                                                     named_regexp, with_students=True)
+            state.update(course_dir=course_dir)
+            tasks, digests, notes = _tasks(course_dir, template, collected, students, timeout,
+                                           regrade)
+            state.update(tasks=tasks, digests=digests)
+            jobs = min(jobs, len(tasks))
+            if tasks and client is None:
+                client = stack.enter_context(dispatch.connect(None, jobs))
+            state["workers"] = len(client.nthreads()) if tasks else 0
+            if not quiet:
+                where = f" (the Dask scheduler at {scheduler})" if scheduler else ""
+                print(f"{len(collected)} submissions from {len(students)} students; "
+                      f"{len(tasks)} to grade with {state['workers']} workers{where} "
+                      f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
+                link = dispatch.dashboard(client) if tasks else None
+                if link:
+                    print(f"Dask's dashboard: {link}", file=sys.stderr)
+                state["progress"] = Progress(len(tasks))
+            if tasks:
+                plugin = dispatch.GradingPlugin(
+                    secrets.token_hex(6), out, (out / "grader.sha256").read_text(),
+                    dispatch.course_files(), assignment_names, timeout,
+                    threads=1 if scheduler or jobs > 1 else None, template=template,
+                    local=not scheduler)
+                _merge_all(dispatch.grade_all(client, tasks, plugin), course_dir, digests,
+                           notes, state)
+    except KeyboardInterrupt:
+        if state["progress"]:
+            state["progress"].close()
+        saved = 0
+        if state["tasks"]:  # graded now from the same notebooks: the next run skips them
+            now = graded_marks(state["course_dir"])
+            saved = sum(now.get(key, ("",))[0] == state["digests"][key]
+                        for key in {(t["student"], t["assignment"]) for t in state["tasks"]})
+        print(f"interrupted: {saved} of {len(state['tasks'])} submissions graded and saved; "
+              "run the same command again to grade the rest", file=sys.stderr)
+        raise SystemExit(130) from None
+    if state["progress"]:
+        state["progress"].close()
 
-    collected, unmatched, students = collect(submissions_path, assignment_names, named_regexp,
-                                             with_students=True)
+    # Outputs: grades.csv, feedback/, results.json, report.html.
+    course.nbgrader(course_dir, "export", "--to", str(out / "grades.csv"))
+    shutil.rmtree(out / "feedback", ignore_errors=True)
+    if (course_dir / "feedback").exists():
+        shutil.copytree(course_dir / "feedback", out / "feedback")
+    results = results_of(course_dir, assignment_names, students, timeout)
+    results["unmatched"] = unmatched
+    results["run"] = {"cluster": f"the Dask scheduler at {scheduler}" if scheduler
+                      else f"a local cluster of {jobs} processes",
+                      "workers": state["workers"], "graded": state["merged"],
+                      "seconds": round(time.time() - started, 2), "tasks": state["timings"]}
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    report.write_report(results, out / "report.html")
+    if not quiet:
+        print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
+              file=sys.stderr)
+        for line in unmatched:
+            print(f"skipped {line}", file=sys.stderr)
+    return results
+
+
+def _tasks(course_dir, template, collected, students, timeout, regrade):
+    """Register the students; return (tasks, digests, notes) of the submissions to grade.
+
+    ``digests`` and ``notes`` (what the report lists for a person to look at, found
+    before grading) cover every collected submission; ``tasks`` only those not yet
+    graded from the same notebooks (all of them with ``regrade``).
+    """
     from nbgrader.api import Gradebook
+
     with Gradebook(_db(course_dir), COURSE_ID) as gb:
         for student in students:
             gb.update_or_create_student(student)
     marks = graded_marks(course_dir)
-    shutil.rmtree(out / "workers", ignore_errors=True)  # the hand-written pool's, before issue 24
+    shutil.rmtree(Path(course_dir).parent / "workers", ignore_errors=True)  # before issue 24
     tasks, digests, notes, course_lines = [], {}, {}, {}
     for key, sub in sorted(collected.items()):
         digests[key] = sub.digest()
@@ -888,74 +975,27 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         tasks.append({"student": sub.student, "assignment": sub.assignment,
                       "notebooks": {n: d.decode("utf-8") for n, d in sub.notebooks.items()},
                       "empty": not sub.notebooks, "deadline": 120 + cells * (timeout + 5)})
+    return tasks, digests, notes
 
-    jobs = min(jobs, len(tasks))
-    progress, merged, started = None, 0, time.time()
-    timings = []
+
+def _merge_all(results, course_dir, digests, notes, state):
+    """Merge each (task, result) as it comes; count, time and show progress in ``state``."""
     kill_after = int(os.environ.get("CNNBOOK_GRADE_KILL_AFTER", "0"))  # tests: die mid-class
-    try:
-        with contextlib.ExitStack() as stack:
-            client = stack.enter_context(dispatch.connect(scheduler, jobs)) if tasks else None
-            workers = len(client.nthreads()) if client else 0
-            if not quiet:
-                where = f" (the Dask scheduler at {scheduler})" if scheduler and tasks else ""
-                print(f"{len(collected)} submissions from {len(students)} students; "
-                      f"{len(tasks)} to grade with {workers} workers{where} "
-                      f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
-                link = dispatch.dashboard(client) if client else None
-                if link:
-                    print(f"Dask's dashboard: {link}", file=sys.stderr)
-                progress = Progress(len(tasks))
-            plugin = dispatch.GradingPlugin(
-                secrets.token_hex(6), out, digest, dispatch.course_files(), assignment_names,
-                timeout,
-                threads=1 if scheduler or jobs > 1 else None, template=template,
-                local=not scheduler) if tasks else None
-            for task, result in dispatch.grade_all(client, tasks, plugin) if tasks else ():
-                key = (task["student"], task["assignment"])
-                if result.get("failed"):
-                    mark = RETRY
-                else:
-                    mark = digests[key]
-                    result["notebooks"] = task["notebooks"]
-                merge(course_dir, result, mark, notes[key] + result.get("problems", []))
-                merged += 1
-                timings.append({k: result.get(k) for k in (
-                    "student", "assignment", "worker", "host", "seconds", "started", "finished")})
-                if progress:
-                    progress.step(f"{task['student']} {task['assignment']}")
-                if merged == kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
-    except KeyboardInterrupt:
-        if progress:
-            progress.close()
-        now = graded_marks(course_dir)
-        saved = sum(now.get((t["student"], t["assignment"]), ("",))[0]
-                    == digests[(t["student"], t["assignment"])] for t in tasks)
-        print(f"interrupted: {saved} of {len(tasks)} submissions graded and saved; run the "
-              "same command again to grade the rest", file=sys.stderr)
-        raise SystemExit(130) from None
-    if progress:
-        progress.close()
-
-    # Outputs: grades.csv, feedback/, results.json, report.html.
-    course.nbgrader(course_dir, "export", "--to", str(out / "grades.csv"))
-    shutil.rmtree(out / "feedback", ignore_errors=True)
-    if (course_dir / "feedback").exists():
-        shutil.copytree(course_dir / "feedback", out / "feedback")
-    results = results_of(course_dir, assignment_names, students, timeout)
-    results["unmatched"] = unmatched
-    results["run"] = {"scheduler": scheduler or f"a local cluster of {jobs} processes",
-                      "workers": workers if tasks else 0, "graded": merged,
-                      "seconds": round(time.time() - started, 2), "tasks": timings}
-    (out / "results.json").write_text(json.dumps(results, indent=1))
-    report.write_report(results, out / "report.html")
-    if not quiet:
-        print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
-              file=sys.stderr)
-        for line in unmatched:
-            print(f"skipped {line}", file=sys.stderr)
-    return results
+    for task, result in results:
+        key = (task["student"], task["assignment"])
+        if result.get("failed"):
+            mark = RETRY
+        else:
+            mark = digests[key]
+            result["notebooks"] = task["notebooks"]
+        merge(course_dir, result, mark, notes[key] + result.get("problems", []))
+        state["merged"] += 1
+        state["timings"].append({k: result.get(k) for k in (
+            "student", "assignment", "worker", "host", "seconds", "started", "finished")})
+        if state["progress"]:
+            state["progress"].step(f"{task['student']} {task['assignment']}")
+        if state["merged"] == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def parts(assignment):
