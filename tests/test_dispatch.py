@@ -265,13 +265,23 @@ def test_no_process_without_the_runs_keys_can_use_the_local_cluster():
             "        print('ran on the cluster through', address.split(':')[0])\n"
             "    except Exception:\n"
             "        print('refused', address.split(':')[0])\n")
+    from distributed import LocalCluster
+
+    def probe(address):
+        return subprocess.run([sys.executable, "-c", code, address], capture_output=True,
+                              text=True, timeout=120, env=course.subprocess_env())
+
     with dispatch.connect(None, 1) as client:
         address = client.scheduler.address
         assert address.startswith("tls://127.0.0.1:")
         assert client.run(lambda: 42) == {next(iter(client.nthreads())): 42}  # the keys work
-        done = subprocess.run([sys.executable, "-c", code, address], capture_output=True,
-                              text=True, timeout=120, env=course.subprocess_env())
+        done = probe(address)
     assert done.stdout.split("\n")[:2] == ["refused tcp", "refused tls"], done.stderr[-2000:]
+    # Control: the same probe runs code in the worker of a local cluster without TLS.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as plain:
+        done = probe(plain.scheduler_address)
+    assert done.stdout.startswith("ran on the cluster through tcp"), done.stderr[-2000:]
 
 
 @pytest.mark.slow
@@ -482,7 +492,7 @@ class TestCluster:
     def test_the_report_shows_each_worker(self, killed_run):
         workers = {row["worker"]: row for row in killed_run["results"]["workers"]}
         assert "A" in workers and set(workers) <= {"A", "B"}
-        assert sum(row["submissions"] for row in workers.values()) == len(CLASS) - 1  # bad-json
+        assert sum(row["submissions"] for row in workers.values()) == len(CLASS)
         assert all(row["seconds"] > 0 for row in workers.values())
         page = (killed_run["out"] / "report.html").read_text()
         assert '<h2 id="workers">Workers</h2>' in page and "<td>A</td>" in page
@@ -518,3 +528,19 @@ class TestCluster:
         assert ("worker C refused to grade: its course differs from this one in 1 file: "
                 "src/cnnbook/checks.py") in done.stderr
         assert _marks(out) == []  # nothing graded, nothing merged
+
+
+def test_the_readme_states_the_estimate_that_the_bench_computed():
+    """README's hours for 1,000 students come from bench/grade_dask.json, not typed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_grade",
+                                                  course.ROOT / "bench" / "bench_grade.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    record = json.loads(bench.RECORD.read_text())
+    readme = (course.ROOT / "README.md").read_text()
+    block = readme.split(bench.BEGIN)[1].split(bench.END)[0]
+    assert block.strip() == bench.estimate_table(record).strip()
+    assert set(record["exercises"]) == set(course.assignments())
+    assert {r["mode"] for r in record["runs"]} >= {"local", "scheduler"}
