@@ -181,6 +181,9 @@ def test_grad_cam_all_zero_map_stays_zero():
 
 
 def direct_grad_cam(model, image, class_index, layer_name):
+    # tf.image.resize places map cell i at (i + 0.5) * H / h - 0.5: the units' receptive-field
+    # centres in the models compared with it below (odd "same" kernels, 2x2 poolings), so it
+    # cross-checks grad_cam's placement with TensorFlow there.
     grad_model = keras.Model(model.inputs[0], [model.get_layer(layer_name).output,
                                             model.layers[-1].input])
     kernel, bias = model.layers[-1].get_weights()
@@ -215,6 +218,81 @@ def test_grad_cam_matches_a_direct_gradient_tape_on_a_deeper_model():
         np.testing.assert_array_equal(visualize.grad_cam(model, image, class_index),
                                       visualize.grad_cam(model, image, class_index, "c2"))
     assert nonzero >= 4   # the comparison is not only of all-zero maps
+
+
+def chapter3_like(size=32):
+    """Chapter 3's geometry: 2x2 "same" convolutions (TensorFlow pads bottom/right) and 2x2 poolings."""
+    inputs = keras.Input((size, size, 1))
+    x = inputs
+    for block in (1, 2, 3):
+        x = keras.layers.Conv2D(1, 2, padding="same", use_bias=False, kernel_initializer="ones",
+                                name=f"conv{block}")(x)
+        if block < 3:
+            x = keras.layers.AveragePooling2D(2, name=f"pool{block}")(x)
+    scores = keras.layers.Dense(2, kernel_initializer="ones", name="out")(
+        keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    return keras.Model(inputs, scores)
+
+
+def seen_by(model, layer_name, row, col, size=32):
+    """The input pixels one unit sees: where its gradient with respect to the image is non-zero."""
+    extractor = visualize.activation_model(model, [layer_name])
+    image = tf.Variable(np.zeros((1, size, size, 1), "float32"))
+    with tf.GradientTape() as tape:
+        unit = extractor(image)[0][0, row, col, 0]
+    return tape.gradient(unit, image).numpy()[0, ..., 0] != 0
+
+
+def test_place_on_image_matches_tensorflow_resize_where_the_centres_agree():
+    # tf.image.resize (bilinear, half-pixel centres) puts cell i at (i + 0.5) * jump - 0.5.
+    maps = np.random.default_rng(6).uniform(0, 1, (3, 4, 5)).astype("float32")
+    for jump in (1, 2, 4):
+        expected = tf.image.resize(maps[..., None], (4 * jump, 5 * jump), method="bilinear")[..., 0]
+        placed = visualize.place_on_image(maps, (4 * jump, 5 * jump), jump, (jump - 1) / 2)
+        np.testing.assert_allclose(placed, expected.numpy(), atol=1e-6)
+
+
+def test_place_on_image_puts_each_cell_at_its_units_field_centre():
+    # With one-sided padding the field centre is not where tf.image.resize puts the cell.
+    model = chapter3_like()
+    field = visualize.receptive_field(model, "conv3")
+    assert field == (11, 4, 5.0)
+    for row, col in [(1, 2), (3, 5), (5, 4)]:      # units whose whole field is in the image
+        rows, cols = np.nonzero(seen_by(model, "conv3", row, col))
+        assert rows.max() - rows.min() + 1 == cols.max() - cols.min() + 1 == field.size
+        centre = ((rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2)
+        one_hot = np.zeros((8, 8))
+        one_hot[row, col] = 1.0
+        placed = visualize.place_on_image(one_hot, (32, 32), field.jump, field.start)
+        assert np.unravel_index(placed.argmax(), placed.shape) == centre
+        assert placed[int(centre[0]), int(centre[1])] == 1.0
+
+
+def test_grad_cam_lights_up_the_pixels_a_known_unit_sees():
+    # All-ones kernels and average pooling: unit (3, 5) of conv3 sees rows 12-22, columns 20-30
+    # (its input gradient), and an image that is bright exactly there excites it most. The
+    # heatmap's peak must be at the centre of that field, (17, 25).
+    model = chapter3_like()
+    seen = seen_by(model, "conv3", 3, 5)
+    rows, cols = np.nonzero(seen)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (12, 22, 20, 30)
+    image = seen[..., None].astype("float32")
+    maps = visualize.activation_model(model, ["conv3"])(image[None])[0][0, ..., 0].numpy()
+    assert np.unravel_index(maps.argmax(), maps.shape) == (3, 5)
+    heatmap = visualize.grad_cam(model, image, 0)
+    assert np.unravel_index(heatmap.argmax(), heatmap.shape) == (17, 25)
+    assert heatmap[17, 25] == pytest.approx(1.0)
+    assert heatmap[seen].mean() > 3 * heatmap[~seen].mean()
+
+
+def test_grad_cam_refuses_maps_without_a_receptive_field():
+    # Maps reshaped from a dense layer: no cell belongs to a window of the image.
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(16, name="d"), keras.layers.Reshape((4, 4, 1)),
+                              keras.layers.Conv2D(2, 1, name="c"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no receptive field"):
+        visualize.grad_cam(model, np.ones((4, 4, 1)), 0)
 
 
 def test_grad_cam_refuses_a_layer_without_maps():

@@ -9,7 +9,8 @@ Chapter 7 and its exercise use these helpers on the course's own networks
   that one unit of a layer sees, computed from the layers' kernels, strides,
   padding and dilation;
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
-  :func:`grad_cams`; :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
+  :func:`grad_cams`, which place each map cell at its unit's receptive-field centre
+  (:func:`place_on_image`); :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
 - :func:`plot_filters`, :func:`plot_feature_maps`.
@@ -263,17 +264,68 @@ def _check_image(image):
     return image
 
 
+def place_on_image(maps, image_size, jump, start):
+    """Resample a layer's maps to image pixels, each cell at its unit's receptive-field centre.
+
+    Cell ``i`` of a map belongs to the unit whose receptive field is centred at
+    input pixel ``start + jump * i`` (:func:`receptive_field`). Along each axis
+    the value at a pixel is interpolated linearly between the two nearest
+    cells; pixels before the first centre or after the last take the nearest
+    cell's value (as :func:`numpy.interp` does). Rows and columns are
+    interpolated one after the other, which is bilinear interpolation.
+
+    ``tf.image.resize(..., method="bilinear")`` puts cell ``i`` at
+    ``(i + 0.5) * H / h - 0.5`` instead: the same only when
+    ``start == (jump - 1) / 2`` and ``H == h * jump``. With TensorFlow's
+    "same" padding of an even kernel, which pads on the bottom and right only,
+    the centres lie further down and to the right.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (h, w) or (N, h, w)
+        One map, or a batch of maps.
+    image_size : (int, int)
+        ``(H, W)`` of the image.
+    jump : int or (int, int)
+        Input pixels between neighbouring units' centres (per axis).
+    start : float or (float, float)
+        Input coordinate of unit 0's centre, pixel centres at 0, 1, ... (per axis).
+
+    Returns
+    -------
+    ndarray, shape (H, W) or (N, H, W), float32
+
+    Examples
+    --------
+    >>> place_on_image(np.array([[0.0, 4.0]]), (1, 8), jump=4, start=2.0)
+    array([[0., 0., 0., 1., 2., 3., 4., 4.]], dtype=float32)
+    """
+    maps = np.asarray(maps, dtype="float64")
+    if maps.ndim not in (2, 3):
+        raise ValueError(f"maps: expected shape (h, w) or (N, h, w), got {maps.shape}")
+    image_size, jumps, starts = _pair(image_size), _pair(jump), _pair(start)
+    weights = []
+    for cells, pixels, step, first in zip(maps.shape[-2:], image_size, jumps, starts):
+        centres = first + step * np.arange(cells)
+        # Row p of the (pixels, cells) matrix: the interpolation weights of pixel p.
+        weights.append(np.stack([np.interp(np.arange(pixels), centres, unit)
+                                 for unit in np.eye(cells)], axis=1))
+    rows, cols = weights
+    return np.einsum("Hh,...hw,Ww->...HW", rows, maps, cols).astype("float32")
+
+
 def grad_cam(model, image, class_index, layer_name=None):
     """Compute the Grad-CAM heatmap of one class for one image (Selvaraju et al. 2017).
 
     The class score is differentiated with respect to the feature maps
     ``A_k`` of ``layer_name``; the gradients averaged over space give one weight
     ``alpha_k`` per channel; the heatmap is ``ReLU(sum_k alpha_k A_k)``,
-    resized bilinearly to the image and divided by its maximum (a map that is
-    zero everywhere stays zero). The score is the class's score before the
-    softmax when the model ends with a softmax (a ``Dense`` with softmax
-    activation, or a ``Softmax``/``Activation("softmax")`` layer); otherwise it
-    is the model's output for that class.
+    placed on the image by :func:`place_on_image` (each cell at the centre of
+    its unit's receptive field, linear interpolation between them) and divided
+    by its maximum (a map that is zero everywhere stays zero). The score is the
+    class's score before the softmax when the model ends with a softmax (a
+    ``Dense`` with softmax activation, or a ``Softmax``/``Activation("softmax")``
+    layer); otherwise it is the model's output for that class.
 
     Parameters
     ----------
@@ -284,12 +336,18 @@ def grad_cam(model, image, class_index, layer_name=None):
     class_index : int
         The class whose evidence to map.
     layer_name : str, optional
-        A layer with 4-D output; default :func:`last_conv_layer`.
+        A layer with 4-D output and a receptive field (:func:`receptive_field`:
+        ``model`` a chain of layers up to it); default :func:`last_conv_layer`.
 
     Returns
     -------
     ndarray, shape (H, W), float32
         Values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the layer has no 4-D output or no receptive field.
 
     Examples
     --------
@@ -350,8 +408,9 @@ def grad_cams(model, images, class_indices, layer_name=None):
         score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
     gradients = tape.gradient(score, maps)
     weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-    cams = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1, keepdims=True))
-    cams = tf.image.resize(cams, images.shape[1:3], method="bilinear")[..., 0].numpy()
+    cams = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1)).numpy()
+    field = receptive_field(model, layer_name)
+    cams = place_on_image(cams, images.shape[1:3], field.jump, field.start)
     peaks = cams.max(axis=(1, 2), keepdims=True)
     return np.where(peaks > 0, cams / np.where(peaks > 0, peaks, 1), 0).astype("float32")
 

@@ -10,7 +10,11 @@ def grad_cam(model, image, class_index, layer_name=None):
         score = scores[0, class_index]
     gradients = tape.gradient(score, maps)
     weights = tf.reduce_mean(gradients, axis=-1, keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights[0], axis=-1))
-    cam = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0].numpy()
+    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights[0], axis=-1)).numpy()
+    _, jump, start = receptive_field(model, layer_name)
+    (height, width), (h, w) = image.shape[:2], cam.shape
+    cam = np.stack([np.interp(np.arange(width), start + jump * np.arange(w), row) for row in cam])
+    cam = np.stack([np.interp(np.arange(height), start + jump * np.arange(h), column)
+                    for column in cam.T], axis=1)
     peak = cam.max()
     return cam / peak if peak > 0 else cam
