@@ -230,6 +230,7 @@ def estimate_table(record):
     lines = [
         f"Grading one student's {len(record['exercises'])} solutions takes "
         f"{per_student:.0f} s of one worker here (each assignment's solution graded once, "
+        f"one thread, "
         f"load {record['exercises_load']:.1f} on {record['cores']} cores), and Dask adds "
         f"{100 * overhead:.1f} % per submission (`bench/bench_grade.py --dask`, "
         f"{record['date']}). So {STUDENTS:,} students × {len(record['exercises'])} "
@@ -261,6 +262,8 @@ def main_dask(args):
     with tempfile.TemporaryDirectory() as tmp:
         runs = dask_overhead(args.class_size, args.rounds, args.pool_rev, tmp)
         exercises, exercises_load = {}, os.getloadavg()[0]
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            os.environ[name] = "1"  # as each of a machine's 2 workers grades: one thread
         for assignment in course.assignments():
             _, inside = per_submission(assignment, 1, tmp)
             exercises[assignment] = round(inside, 1)
