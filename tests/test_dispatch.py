@@ -279,7 +279,7 @@ def test_no_process_without_the_runs_keys_can_use_the_local_cluster():
     assert done.stdout.split("\n")[:2] == ["refused tcp", "refused tls"], done.stderr[-2000:]
     # Control: the same probe runs code in the worker of a local cluster without TLS.
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as plain:
+                      dashboard_address="127.0.0.1:0") as plain:
         done = probe(plain.scheduler_address)
     assert done.stdout.startswith("ran on the cluster through tcp"), done.stderr[-2000:]
 

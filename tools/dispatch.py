@@ -62,7 +62,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler before giving up
-WORKER_TIMEOUT = 120  # seconds to wait for a first worker to join a scheduler that has none
+WORKER_TIMEOUT = 600  # seconds to wait for a first worker (a Slurm job may queue a while)
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}  # differ between checkouts, grade nothing
 MAX_FILE = 20_000_000  # bytes: a larger file in a graded folder is not sent back
 
@@ -460,11 +460,12 @@ def _by_value(function):
 
 # ------------------------------------------------------------------ the client
 @contextlib.contextmanager
-def connect(scheduler=None, jobs=1):
+def connect(scheduler=None, jobs=1, local_directory=None):
     """Yield a Dask client: of the scheduler at ``scheduler``, or of a new LocalCluster.
 
     The LocalCluster has ``jobs`` worker processes of one thread each, listens on
-    127.0.0.1 only and talks TLS with keys made for it. A scheduler that cannot be
+    127.0.0.1 only and talks TLS with keys made for it; its workers keep their files (and
+    their course copies) in ``local_directory``. A scheduler that cannot be
     reached within ``CONNECT_TIMEOUT`` seconds, or that has no worker within
     ``WORKER_TIMEOUT``, ends the run with a message (SystemExit), not a traceback.
     """
@@ -483,10 +484,13 @@ def connect(scheduler=None, jobs=1):
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                security=True, silence_logs=logging.ERROR,
-                               env={"PYTHONDONTWRITEBYTECODE": "1"})
+                               env={"PYTHONDONTWRITEBYTECODE": "1"},
+                               local_directory=local_directory)
         client = Client(cluster, set_as_default=False)
     try:
-        if scheduler:
+        if scheduler and not client.nthreads():
+            print(f"waiting for a worker to join the scheduler at {scheduler} ...",
+                  file=sys.stderr)
             try:
                 client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
             except TimeoutError:
@@ -568,6 +572,10 @@ def grade_all(client, tasks, plugin):
                                              f"({error}): graded again by the next run")
             except Exception as error:  # noqa: BLE001 - one submission, not the class
                 result = grade.failure(task, f"the grader failed: {type(error).__name__}: {error}")
+            else:
+                if result.get("digest") != plugin.digest:  # never merged: stop
+                    raise SystemExit(f"the run stopped: worker {result.get('worker')} sent a "
+                                     "result graded with another version of the grader")
             yield task, result
             submit()
     finally:

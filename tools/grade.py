@@ -893,8 +893,8 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
                                            regrade)
             state.update(tasks=tasks, digests=digests)
             jobs = min(jobs, len(tasks))
-            if tasks and client is None:
-                client = stack.enter_context(dispatch.connect(None, jobs))
+            if tasks and client is None:  # the workers' files in out/workers, as the class's
+                client = stack.enter_context(dispatch.connect(None, jobs, out / "workers"))
             state["workers"] = len(client.nthreads()) if tasks else 0
             if not quiet:
                 where = f" (the Dask scheduler at {scheduler})" if scheduler else ""
@@ -961,7 +961,7 @@ def _tasks(course_dir, template, collected, students, timeout, regrade):
         for student in students:
             gb.update_or_create_student(student)
     marks = graded_marks(course_dir)
-    shutil.rmtree(Path(course_dir).parent / "workers", ignore_errors=True)  # before issue 24
+    shutil.rmtree(Path(course_dir).parent / "workers", ignore_errors=True)  # an earlier run's
     tasks, digests, notes, course_lines = [], {}, {}, {}
     for key, sub in sorted(collected.items()):
         digests[key] = sub.digest()
