@@ -75,8 +75,12 @@ def helper_rows():
     return [
         ("grad_cam, one image", timed(lambda: visualize.grad_cam(classic, x_test[1], int(y_test[1])))),
         ("grad_cams, 2,000 images (one batch)", timed(lambda: visualize.grad_cams(classic, x_test, y_test))),
+        ("grad_cam_cells, 2,000 images (one batch)",
+         timed(lambda: visualize.grad_cam_cells(classic, x_test, y_test))),
         ("saliency_maps, 2,000 images (one batch)",
          timed(lambda: visualize.saliency_maps(classic, x_test, y_test))),
+        ("occlusion_maps, 200 images (8×8 squares, stride 4: 81 per image)",
+         timed(lambda: visualize.occlusion_maps(classic, x_test[:200], y_test[:200]))),
         ("max_activating_patches, base block3_relu2, 2,000 images, one filter",
          timed(lambda: visualize.max_activating_patches(base, "block3_relu2", x_test, 0, top_k=6))),
         ("filter_by_gradient_ascent, base block3_bn2, 8 filters, 40 steps",

@@ -167,6 +167,24 @@ def test_grad_cam_matches_the_hand_computation(class_index):
     assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
+@pytest.mark.parametrize("class_index", [0, 2])
+def test_grad_cam_cells_are_the_unnormalised_hand_computation(class_index):
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    cells = visualize.grad_cam_cells(model, np.stack([IMAGE, 2 * IMAGE]), [class_index] * 2)
+    alpha = DENSE[:, class_index] / 25
+    for image, found in zip([IMAGE, 2 * IMAGE], cells):
+        np.testing.assert_allclose(found, np.maximum((image @ CONV) @ alpha, 0), atol=1e-6)
+
+
 def test_grad_cam_uses_the_score_before_the_softmax():
     # Without the softmax the hand formula is the same: the layers' scores agree.
     with_softmax = one_by_one_model(CONV, DENSE, BIAS)
@@ -312,6 +330,75 @@ def test_saliency_map_matches_the_hand_computation(class_index):
     saliency = visualize.saliency_map(model, IMAGE, class_index)
     assert saliency.shape == (5, 5)
     np.testing.assert_allclose(saliency, np.abs(gradient).max(axis=-1), atol=1e-6)
+
+
+# occlusion_maps -------------------------------------------------------------------------
+
+def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
+    """Hide one square at a time, by loops; interpolate the drops between the squares' centres."""
+    logits = keras.Model(model.inputs[0], model.layers[-1].input)
+    kernel, bias = model.layers[-1].get_weights()
+    score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
+    height, width = image.shape[:2]
+    tops = list(range(stride - patch_size, height, stride))
+    lefts = list(range(stride - patch_size, width, stride))
+    drops = np.zeros((len(tops), len(lefts)))
+    for row, top in enumerate(tops):
+        for col, left in enumerate(lefts):
+            hidden = image.copy()
+            hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
+            drops[row, col] = score(image) - score(hidden)
+    # The centre of a square starting at t is t + (patch_size - 1) / 2; np.interp is linear
+    # between centres and keeps the nearest value beyond them.
+    centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
+    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in drops])
+    return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
+
+
+@pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
+def test_occlusion_maps_match_hiding_one_square_at_a_time(patch_size, stride):
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([
+        keras.Input((10, 9, 2)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    images = np.random.default_rng(10).uniform(0, 1, (3, 10, 9, 2)).astype("float32")
+    fill = np.array([0.5, 0.2], "float32")
+    maps = visualize.occlusion_maps(model, images, [0, 2, 1], patch_size, stride, fill=fill,
+                                    images_per_batch=2)
+    assert maps.shape == (3, 10, 9) and maps.dtype == np.float32
+    for image, class_index, found in zip(images, [0, 2, 1], maps):
+        expected = brute_force_occlusion(model, image, class_index, patch_size, stride, fill)
+        np.testing.assert_allclose(found, expected, atol=1e-4)
+    assert np.abs(maps).max() > 1e-2      # not a comparison of maps that are zero everywhere
+
+
+def test_occlusion_maps_default_fill_is_the_image_mean_colour():
+    # A linear score sum(x): hiding a square with the mean colour changes it by
+    # sum over the square of (x - mean); a constant image gives a map of zeros.
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="ones")])
+    constant = np.full((1, 6, 6, 3), 7.0, "float32")
+    assert not visualize.occlusion_maps(model, constant, [0], 2, 2).any()
+    image = np.zeros((1, 6, 6, 3), "float32")
+    image[0, :2, :2] = 36.0                    # mean colour 4 in each channel
+    found = visualize.occlusion_maps(model, image, [0], 2, 2)[0]
+    # Squares of 2x2 at rows and columns 0, 2, 4, centred at 0.5, 2.5, 4.5: pixel (0, 0) has
+    # the first square's drop, pixels from (3, 3) on lie between squares of zeros only.
+    assert found[0, 0] == pytest.approx(4 * 3 * (36 - 4))
+    np.testing.assert_allclose(found[3:, 3:], 4 * 3 * (0 - 4), rtol=1e-6)
+
+
+def test_occlusion_maps_check_their_arguments():
+    model = one_by_one_model(CONV, DENSE, BIAS)
+    with pytest.raises(ValueError, match="stride"):
+        visualize.occlusion_maps(model, IMAGE[None], [0], patch_size=2, stride=3)
+    with pytest.raises(ValueError, match="class_indices"):
+        visualize.occlusion_maps(model, IMAGE[None], [0, 1])
+    with pytest.raises(ValueError, match="images"):
+        visualize.occlusion_maps(model, IMAGE, [0])
 
 
 # max_activating_patches -----------------------------------------------------------------

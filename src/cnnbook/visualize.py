@@ -11,6 +11,7 @@ Chapter 7 and its exercise use these helpers on the course's own networks
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
   :func:`grad_cams`, which place each map cell at its unit's receptive-field centre
   (:func:`place_on_image`); :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
+- :func:`occlusion_maps` (Zeiler & Fergus 2014), which needs no gradient;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
 - :func:`plot_filters`, :func:`plot_feature_maps`.
@@ -362,8 +363,65 @@ def grad_cam(model, image, class_index, layer_name=None):
     return grad_cams(model, image[None], [class_index], layer_name)[0]
 
 
+def grad_cam_cells(model, images, class_indices, layer_name=None):
+    """Compute Grad-CAM's map at the layer's own resolution: one value per unit.
+
+    ``ReLU(sum_k alpha_k A_k)`` of :func:`grad_cam`, before it is placed on
+    the image and normalised: in score units, shape ``(h, w)`` of the layer's
+    maps. Cell ``(i, j)`` belongs to the unit whose receptive field is centred
+    at ``start + jump * (i, j)`` (:func:`receptive_field`).
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+        The class to map for each image.
+    layer_name : str, optional
+        Default :func:`last_conv_layer`.
+
+    Returns
+    -------
+    ndarray, shape (N, h, w), float32
+        Non-negative.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    >>> grad_cam_cells(model, np.ones((4, 6, 6, 1)), [0, 1, 2, 0]).shape
+    (4, 4, 4)
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    layer_name = last_conv_layer(model) if layer_name is None else layer_name
+    if len(_layer(model, layer_name).output.shape) != 4:
+        raise ValueError(f"layer_name: {layer_name!r} has output shape "
+                         f"{_layer(model, layer_name).output.shape}, expected 4-D feature maps")
+    score_model, dense = _score_model(model, layer_name)
+    with tf.GradientTape() as tape:
+        outputs = score_model(images, training=False)
+        maps = outputs[0]
+        scores = _class_score(outputs, dense, slice(None))
+        # Each image's score depends only on its own maps: the gradient of the sum is per image.
+        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
+    gradients = tape.gradient(score, maps)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    return tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1)).numpy().astype("float32")
+
+
 def grad_cams(model, images, class_indices, layer_name=None):
     """Compute :func:`grad_cam` for a batch of images in one pass.
+
+    :func:`grad_cam_cells`, placed on the image by :func:`place_on_image` and
+    divided by each map's maximum.
 
     Parameters
     ----------
@@ -387,30 +445,10 @@ def grad_cams(model, images, class_indices, layer_name=None):
     >>> grad_cams(model, np.ones((4, 6, 6, 1)), [0, 1, 2, 0]).shape
     (4, 6, 6)
     """
-    import tensorflow as tf
-
-    images = np.asarray(images, dtype="float32")
-    if images.ndim != 4:
-        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
-    class_indices = np.asarray(class_indices, dtype="int64")
-    if class_indices.shape != (len(images),):
-        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
     layer_name = last_conv_layer(model) if layer_name is None else layer_name
-    if len(_layer(model, layer_name).output.shape) != 4:
-        raise ValueError(f"layer_name: {layer_name!r} has output shape "
-                         f"{_layer(model, layer_name).output.shape}, expected 4-D feature maps")
-    score_model, dense = _score_model(model, layer_name)
-    with tf.GradientTape() as tape:
-        outputs = score_model(images, training=False)
-        maps = outputs[0]
-        scores = _class_score(outputs, dense, slice(None))
-        # Each image's score depends only on its own maps: the gradient of the sum is per image.
-        score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
-    gradients = tape.gradient(score, maps)
-    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-    cams = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1)).numpy()
+    cells = grad_cam_cells(model, images, class_indices, layer_name)
     field = receptive_field(model, layer_name)
-    cams = place_on_image(cams, images.shape[1:3], field.jump, field.start)
+    cams = place_on_image(cells, np.shape(images)[1:3], field.jump, field.start)
     peaks = cams.max(axis=(1, 2), keepdims=True)
     return np.where(peaks > 0, cams / np.where(peaks > 0, peaks, 1), 0).astype("float32")
 
@@ -481,6 +519,87 @@ def saliency_maps(model, images, class_indices):
         score = tf.reduce_sum(tf.gather(scores, class_indices, axis=1, batch_dims=1))
     gradients = tape.gradient(score, images)
     return tf.reduce_max(tf.abs(gradients), axis=-1).numpy().astype("float32")
+
+
+def occlusion_maps(model, images, class_indices, patch_size=8, stride=4, fill=None,
+                   images_per_batch=16):
+    """Map how much hiding each part of an image lowers a class score (Zeiler & Fergus 2014).
+
+    A square of ``patch_size`` pixels, filled with ``fill``, is slid over each
+    image in steps of ``stride``, from ``patch_size - stride`` pixels before
+    the top-left corner (squares are cut off at the border), and the class
+    score (before the softmax, as in :func:`grad_cam`) is computed for every
+    position. Each square gives the score's drop, ``score(image) -
+    score(image with the square hidden)``, at the square's centre; the map is
+    these drops placed on the image by :func:`place_on_image` (linear
+    interpolation between the centres). Only the model's outputs are used, no
+    gradient: one forward pass per square and image.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+    class_indices : sequence of int, length N
+    patch_size : int, default 8
+    stride : int, default 4
+        At most ``patch_size``, so that every pixel is covered.
+    fill : float or sequence of C floats, optional
+        Default: each image's mean colour.
+    images_per_batch : int, default 16
+        Images whose hidden copies go through the model together.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+        In score units: positive where hiding the pixels lowers the score.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not 4-D, ``class_indices`` does not have one class per
+        image, or ``stride`` is not between 1 and ``patch_size``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model_1x8 = keras.Sequential([keras.Input((1, 8, 1)), keras.layers.Flatten(),
+    ...     keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> image = np.zeros((1, 1, 8, 1)); image[0, 0, 2] = 8.0
+    >>> occlusion_maps(model_1x8, image, [0], patch_size=4, stride=2, fill=0.0)[0]
+    array([[2., 6., 8., 8., 6., 2., 0., 0.]], dtype=float32)
+    """
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    class_indices = np.asarray(class_indices, dtype="int64")
+    if class_indices.shape != (len(images),):
+        raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
+    if not 1 <= stride <= patch_size:
+        raise ValueError(f"stride: expected 1 to patch_size={patch_size}, got {stride}")
+    count, height, width, _ = images.shape
+    score_model, dense = _score_model(model)
+
+    def scores(batch, classes):
+        all_scores = _class_score([score_model(batch, training=False)], dense, slice(None))
+        return np.asarray(all_scores)[np.arange(len(batch)), classes]
+
+    tops = np.arange(stride - patch_size, height, stride)
+    lefts = np.arange(stride - patch_size, width, stride)
+    squares = [(top, left) for top in tops for left in lefts]
+    drops = np.empty((count, len(tops), len(lefts)), dtype="float32")
+    for first in range(0, count, images_per_batch):
+        chunk, classes = images[first:first + images_per_batch], class_indices[first:first + images_per_batch]
+        colour = chunk.mean(axis=(1, 2)) if fill is None else np.broadcast_to(fill, chunk.shape[-1:])
+        hidden = np.repeat(chunk[:, None], len(squares), axis=1)       # (n, squares, H, W, C)
+        for index, (top, left) in enumerate(squares):
+            hidden[:, index, max(top, 0):top + patch_size, max(left, 0):left + patch_size] = (
+                np.reshape(colour, (-1, 1, 1, chunk.shape[-1])))
+        hidden_scores = scores(hidden.reshape((-1,) + chunk.shape[1:]),
+                               np.repeat(classes, len(squares)))
+        drops[first:first + len(chunk)] = (scores(chunk, classes)[:, None, None]
+                                           - hidden_scores.reshape(len(chunk), len(tops), len(lefts)))
+    centre = stride - patch_size + (patch_size - 1) / 2        # of the first square
+    return place_on_image(drops, (height, width), stride, centre)
 
 
 def _crop(image, top, left, size):
