@@ -493,7 +493,11 @@ class TestCluster:
         workers = {row["worker"]: row for row in killed_run["results"]["workers"]}
         assert "A" in workers and set(workers) <= {"A", "B"}
         assert sum(row["submissions"] for row in workers.values()) == len(CLASS)
-        assert all(row["seconds"] > 0 for row in workers.values())
+        tasks = killed_run["results"]["run"]["tasks"]  # the run's own timings, merged one by one
+        for name, row in workers.items():
+            assert row["seconds"] == pytest.approx(
+                sum(t["seconds"] for t in tasks if t["worker"] == name), abs=0.02)
+        assert workers["A"]["seconds"] > 0
         page = (killed_run["out"] / "report.html").read_text()
         assert '<h2 id="workers">Workers</h2>' in page and "<td>A</td>" in page
 

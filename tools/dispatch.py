@@ -513,17 +513,20 @@ def dashboard(client):
     return (client.dashboard_link or None) if bokeh else None
 
 
-def _refusals(responses):
-    """The :class:`Refused` errors among the workers' answers to a plugin's registration."""
-    from distributed.core import clean_exception
+def _register(client, plugin):
+    """Register the run's plugin on every worker; return the refusals (:class:`Refused`).
 
-    found = []
-    for address, response in sorted((responses or {}).items()):
-        if response.get("status") == "error":
-            error = clean_exception(**response)[1]
-            found.append(error if isinstance(error, Refused)
-                         else Refused(address, response.get("exception_text", repr(error))))
-    return found
+    ``Client.register_plugin`` raises the first error a worker's ``setup`` raised; a
+    worker that could not even take the plugin (not this course's tools) is a refusal too.
+    """
+    try:
+        client.register_plugin(plugin, name=plugin.name)
+    except Refused as refusal:
+        return [refusal]
+    except Exception as error:  # noqa: BLE001 - any worker that cannot set up stops the run
+        return [Refused("(unnamed)", f"it could not take the run's plugin: "
+                                     f"{type(error).__name__}: {error}")]
+    return []
 
 
 def grade_all(client, tasks, plugin):
@@ -541,7 +544,7 @@ def grade_all(client, tasks, plugin):
 
     import grade
 
-    refusals = _refusals(client.register_plugin(plugin, name=plugin.name))
+    refusals = _register(client, plugin)
     task_function = _by_value(grade_task)
     if refusals:
         _stop(client, plugin, [])
