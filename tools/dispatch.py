@@ -376,22 +376,28 @@ class GradingPlugin(WorkerPlugin):
             raise Refused(self.worker_name, "the task was made by another version of the grader")
         with self.lock:  # one submission at a time per grading process
             started = time.time()
-            entry = self.guard.begin()
             try:
-                if task["empty"]:  # nothing gradable was submitted: 0, no kernel
-                    result = {"student": task["student"], "assignment": task["assignment"],
-                              "cells": {}, "seconds": 0, "problems": []}
-                else:
-                    result = self.grader.grade(task, task["deadline"])
-            except Exception as error:  # noqa: BLE001 - every task gets a result
-                result = grade.failure(task, f"the grader failed: {type(error).__name__}: {error}")
-            changed = self.guard.end(entry, self.grader.check())
-            result["files"], problems = self._collect(result)
-            if changed:
-                problems.append(
-                    "files the grading depends on changed while it was graded, and were "
-                    "restored: " + ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
-            result.setdefault("problems", []).extend(problems)
+                entry = self.guard.begin()
+                try:
+                    if task["empty"]:  # nothing gradable was submitted: 0, no kernel
+                        result = {"student": task["student"], "assignment": task["assignment"],
+                                  "cells": {}, "seconds": 0, "problems": []}
+                    else:
+                        result = self.grader.grade(task, task["deadline"])
+                except Exception as error:  # noqa: BLE001 - every task gets a result
+                    result = grade.failure(task, f"the grader failed: "
+                                                 f"{type(error).__name__}: {error}")
+                changed = self.guard.end(entry, self.grader.check())
+                result["files"], problems = self._collect(result)
+                if changed:
+                    problems.append(
+                        "files the grading depends on changed while it was graded, and were "
+                        "restored: " + ", ".join(changed[:8]) +
+                        (" ..." if len(changed) > 8 else ""))
+                result.setdefault("problems", []).extend(problems)
+            except Exception as error:  # noqa: BLE001 - the guard failed, or the run is ending
+                result = grade.failure(task, f"worker {self.worker_name} could not finish "
+                                             f"grading it: {type(error).__name__}: {error}")
             result.update(worker=self.worker_name, host=self.host, kernels=self.kernels,
                           digest=self.digest, started=started, finished=time.time())
             return result
@@ -439,8 +445,9 @@ def grade_task(task):
 
     worker = get_worker()
     plugin = worker.plugins.get(task["plugin"])
-    if plugin is None:
-        raise dispatch.Refused(dispatch._worker_label(worker), "it was not set up for this run")
+    if plugin is None:  # the run ended (Ctrl-C) and removed it before this task could be cancelled
+        return {"student": task["student"], "assignment": task["assignment"],
+                "not_set_up": dispatch._worker_label(worker)}
     return plugin.grade(task)
 
 
@@ -576,7 +583,10 @@ def grade_all(client, tasks, plugin):
             except Exception as error:  # noqa: BLE001 - one submission, not the class
                 result = grade.failure(task, f"the grader failed: {type(error).__name__}: {error}")
             else:
-                if result.get("digest") != plugin.digest:  # never merged: stop
+                if result.get("not_set_up"):  # not an error in the worker's log: see grade_task
+                    result = grade.failure(task, f"worker {result['not_set_up']} was not set up "
+                                                 "for this run: graded again by the next run")
+                elif result.get("digest") != plugin.digest:  # never merged: stop
                     raise SystemExit(f"the run stopped: worker {result.get('worker')} sent a "
                                      "result graded with another version of the grader")
             yield task, result
