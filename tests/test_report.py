@@ -273,6 +273,16 @@ def test_failing_cells_leave_out_submissions_the_grader_failed_on():
     assert (row["failed"], row["graded"]) == (0, 1)
 
 
+def test_summary_says_how_the_kernels_ran(tmp_path):
+    """results.json's "sandbox" (tools/sandbox.py) becomes a sentence of the summary, escaped."""
+    results = make_results()
+    results["sandbox"] = {"mode": "bubblewrap", "description": "each kernel ran in <a> sandbox"}
+    page = report.write_report(results, tmp_path / "report.html").read_text()
+    assert "Kernels: Each kernel ran in &lt;a&gt; sandbox." in page
+    del results["sandbox"]
+    assert "Kernels:" not in report.write_report(results, tmp_path / "plain.html").read_text()
+
+
 # ------------------------------------------------------------------ workers (issue 24)
 def test_workers_section_lists_each_worker_last_and_escaped(tmp_path):
     results = make_results()

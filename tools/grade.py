@@ -22,7 +22,8 @@ Writes, under ``--out`` (default ``grading/``):
     score distribution per assignment and, first, every test cell with the share
     of students failing it; submissions that need a look.
 ``results.json``
-    everything the report shows, for scripts.
+    everything the report shows, for scripts; ``"sandbox"`` says how the kernels ran
+    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``).
 ``course/``
     the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/``): open it with nbgrader's formgrader for manual grading.
@@ -494,6 +495,7 @@ def grade_one(api, course_dir, task):
     for name, text_ in task["notebooks"].items():  # sent with the task: no file to tamper with
         (folder / name).write_text(text_, encoding="utf-8")
     started = time.perf_counter()
+    nbgrader_plugins.applied.clear()  # how its kernels run (tools/sandbox.py), reported below
     log = api.autograde(assignment, student, force=True, create=True)
     feedback = api.generate_feedback(assignment, student, force=True) if log["success"] else {}
     cells, problems = {}, []
@@ -517,6 +519,7 @@ def grade_one(api, course_dir, task):
         problems.append("nbgrader could not write its feedback")
     return {"student": student, "assignment": assignment, "cells": cells, "problems": problems,
             "seconds": round(time.perf_counter() - started, 2), "failed": not log["success"],
+            "sandbox": sorted(set(nbgrader_plugins.applied)),
             "autograded": str(autograded),
             "feedback": str(course_dir / "feedback" / student / assignment)}
 

@@ -16,7 +16,10 @@ printing 100 MB, and (issue 13) releases that only add an attack: on the course'
 files (``TAMPER``: appending no-op checks to cnnbook/checks.py, rewriting the other
 students' notebooks) or on the kernel (``KERNEL_TAMPER``: input and AST transformers,
 a custom exception handler, class-level traceback and session patches, sys hooks, an
-event callback, and a hook installed from inside the function the tests call).
+event callback, and a hook installed from inside the function the tests call), and
+(issue 22) a student reading the hidden tests by every route (``READ_HIDDEN``: paths
+relative to the kernel's folder, from ``cnnbook.__file__``, the course's absolute path,
+every notebook and gradebook it can list; with ``open``, NumPy and ``tf.io``).
 """
 
 from __future__ import annotations
@@ -131,6 +134,54 @@ KERNEL_TAMPER = {
                           "lambda *a, **k: None)\n"
                           "get_ipython().events.register('pre_run_cell', _every_cell)\n",
 }
+# Put in front of the solution's first answer (issue 22): reads the hidden tests by every
+# route a student has and prints every block it finds. Under bubblewrap it finds none
+# and scores full marks; no feedback file of the class may hold a line of a hidden test.
+# (The markers are built at run time: the cell itself holds no "### BEGIN HIDDEN TESTS".)
+READ_HIDDEN = """\
+import json as _json, os as _os, pathlib as _pl, re as _re, time as _time
+import numpy as _np, tensorflow as _tf, cnnbook as _cb
+_name, _stop = {assignment!r}, _time.monotonic() + 10  # within any cell time limit
+_marks = ("### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS")
+_blocks = _re.compile(_re.escape(_marks[0]) + ".*?" + _re.escape(_marks[1]), _re.S)
+_readers = {{"open": lambda p: open(p, "rb").read(),
+            "np.fromfile": lambda p: _np.fromfile(p, dtype=_np.uint8).tobytes(),
+            "tf.io.gfile": lambda p: _tf.io.gfile.GFile(p, "rb").read(),
+            "tf.io.read_file": lambda p: _tf.io.read_file(p).numpy()}}
+_found = 0
+
+def _read_all(path):
+    global _found
+    for how, read in _readers.items():
+        try:
+            text = read(path).decode("utf-8", "replace")
+        except Exception:
+            continue
+        try:  # a notebook: its cells' sources, as they would be run
+            text = "\\n".join("".join(c["source"]) for c in _json.loads(text)["cells"])
+        except Exception:
+            pass
+        for block in _blocks.findall(text):
+            _found += 1
+            print(f"{{how}} read {{path}}:", block, sep="\\n")
+
+for _up in ("../" * k for k in range(1, 7)):  # relative to the kernel's working directory
+    for _path in (f"source/{{_name}}/{{_name}}.ipynb", f"solutions/{{_name}}/{{_name}}.ipynb",
+                  "gradebook.db"):
+        _read_all(_up + _path)
+_read_all(_pl.Path(_cb.__file__).parents[2] / "solutions" / _name / (_name + ".ipynb"))
+_read_all({absolute!r})  # where the course lives on the grader's machine
+for _dir, _dirs, _files in _os.walk("/"):  # every notebook and gradebook in sight
+    if _time.monotonic() > _stop:
+        break
+    _dirs[:] = [d for d in _dirs if _os.path.join(_dir, d) not in ("/usr", "/proc", "/sys", "/dev")
+                and d not in (".venv", "site-packages", ".git", "__pycache__", ".cache")]
+    for _file in _files:
+        if _file.endswith((".ipynb", ".db")) and _time.monotonic() < _stop:
+            _read_all(_os.path.join(_dir, _file))
+print("hidden test blocks read:", _found)
+"""
+
 # After the release's first answer: the function the tests call installs the hook itself.
 DURING_CALL = ("_plain_{name} = {name}\n"
                "def {name}(*args, **kwargs):\n"
@@ -198,6 +249,9 @@ def bad_class(assignment):
     if f"def {first}(" in answer:
         add("bad-hook-during-call", course.fill_cells(
             released, {first: answer + "\n" + DURING_CALL.format(name=first)}), ("score", 0))
+    reader = READ_HIDDEN.format(assignment=assignment, absolute=str(
+        course.SOLUTIONS / assignment / notebook_name))
+    add("bad-reads-hidden-tests", solved(**{first: reader + sources[first]}), ("score", "full"))
     add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
     add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),

@@ -23,8 +23,10 @@ built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
       classes. The guard answers with a per-notebook token (a transformer rewriting the
       grader's call is caught); a test during which that state changed, or whose error
       the kernel reported but whose output was hidden, fails.
-    * Where the grader is root, kernels run as a fresh unprivileged uid through
-      ``setpriv`` (``UnprivilegedKernelManager``, tools/sandbox.py).
+    * Kernels run in a bubblewrap sandbox that holds only the system, the virtual
+      environment and ``src/cnnbook`` (no course folder, no hidden tests, no network),
+      as a fresh unprivileged uid where the grader is root; where bubblewrap cannot
+      run, as that uid only (``SandboxedKernelManager``, tools/sandbox.py).
     * A cell that kills the kernel (``os._exit``, a crash) or cannot be
       interrupted after a timeout no longer loses the whole submission: the cell
       gets an error output saying what happened, later cells are marked as not
@@ -368,10 +370,13 @@ class GuardError(RuntimeError):
     """The grader could not grade a notebook safely: the submission is graded again next run."""
 
 
-class UnprivilegedKernelManager(AsyncKernelManager):
-    """A kernel started through ``setpriv`` as a fresh uid that can write only its own folder.
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel started in its sandbox (tools/sandbox.py): bubblewrap, or a fresh uid.
 
-    See tools/sandbox.py; used by :class:`GuardedExecute` when the grader runs as root.
+    Under bubblewrap the kernel has no network: it talks over ZeroMQ's ``ipc``
+    transport, through sockets in its own folder (the connection file's ``ip`` is
+    their path), which the grader reaches from outside. Used by
+    :class:`GuardedExecute` wherever :func:`sandbox.available` says so.
     """
 
     sandbox = None
@@ -382,7 +387,15 @@ class UnprivilegedKernelManager(AsyncKernelManager):
 
             self.sandbox = sandbox.Sandbox()
             self.connection_file = str(self.sandbox.folder / "kernel.json")
+            if self.sandbox.ipc:
+                self.transport = "ipc"
+                self.ip = str(self.sandbox.folder / "ipc")
+                self.cache_ports = False  # TCP ports: none to cache
         return self.sandbox
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._sandbox()  # before jupyter_client reads the transport and writes the connection file
+        return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs):
         box = self._sandbox()
@@ -390,11 +403,16 @@ class UnprivilegedKernelManager(AsyncKernelManager):
         box.give(self.connection_file)
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return self._sandbox().prefix() + super().format_kernel_cmd(extra_arguments)
+        return self._sandbox().command(super().format_kernel_cmd(extra_arguments))
 
     def close_sandbox(self):
         if self.sandbox is not None:
             self.sandbox.close()
+
+
+# How the kernels of this process were run (sandbox.BUBBLEWRAP, ...), one entry per
+# notebook executed: tools/grade.py reports it for each submission.
+applied = []
 
 
 class GuardedExecute(Execute):
@@ -446,8 +464,10 @@ class GuardedExecute(Execute):
         self._imports = tuple(imports)
         import sandbox
 
-        if km is None and sandbox.available():  # root: the kernel runs without write rights
-            self.kernel_manager_class = UnprivilegedKernelManager
+        how = sandbox.mode() if km is None else sandbox.NONE
+        if how != sandbox.NONE:  # bubblewrap, or a fresh uid without write rights
+            self.kernel_manager_class = SandboxedKernelManager
+        applied.append(how)
         self._managers = []
         try:
             return super().preprocess(nb, resources, km)
@@ -457,7 +477,7 @@ class GuardedExecute(Execute):
 
     def create_kernel_manager(self):
         manager = super().create_kernel_manager()
-        if isinstance(manager, UnprivilegedKernelManager):
+        if isinstance(manager, SandboxedKernelManager):
             self._managers.append(manager)
         return manager
 

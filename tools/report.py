@@ -119,7 +119,8 @@ def write_report(results: dict, path) -> Path:
         :func:`failing_cells`), also read here: ``"submissions"`` (``"student"``,
         ``"score"``, ``"max_score"``, ``"problems"``), ``"students"``,
         ``"missing"`` (assignment -> students without a submission), and,
-        if present, ``"generated"`` and ``"timeout"``.
+        if present, ``"generated"``, ``"timeout"`` and ``"sandbox"`` (``"mode"`` and
+        ``"description"``: how the kernels ran, tools/sandbox.py).
     path : str or pathlib.Path
         The HTML file to write; missing parent directories are created.
 
@@ -202,6 +203,9 @@ def _summary_html(results):
         timeout = results.get("timeout")
         limit = f" with a limit of {html.escape(str(timeout))} s per cell" if timeout else ""
         sentences.append(f"Graded {html.escape(str(results['generated']))}{limit}.")
+    if results.get("sandbox"):  # how the kernels ran: tools/sandbox.py
+        what = results["sandbox"].get("description", results["sandbox"].get("mode", ""))
+        sentences.append(f"Kernels: {html.escape(what[:1].upper() + what[1:])}.")
     sentences.append(f"{len(students)} student{'s' if len(students) != 1 else ''}.")
     for assignment, spec in _assignments(results).items():
         submissions = _submissions_of(results, assignment)
