@@ -6,9 +6,13 @@ function that a scheduler can read without the course, the files a worker sends 
 
 ``TestCluster`` grades one generated class of the cheapest assignment three ways, on this
 machine and on loopback only: locally (a LocalCluster, interrupted with Ctrl-C and
-resumed); through ``dask scheduler`` and two ``dask worker`` processes, each running from
-its own copy of the course, one of them killed (SIGKILL) while it grades; and through the
-same scheduler with a third worker whose course differs, which must stop the run.
+resumed), its kernels in this machine's sandbox (tools/sandbox.py), which a student who
+reads the hidden tests by every route must not get through; through ``dask scheduler``
+and two ``dask worker`` processes, each running from its own copy of the course, their
+kernels running as themselves (so that the file guards, not the sandbox, must restore what
+a kernel writes; and the reader, as a control, gets the hidden tests), one of them killed
+(SIGKILL) while it grades; and through the same scheduler with a third worker whose course
+differs, which must stop the run.
 """
 
 import json
@@ -30,6 +34,8 @@ import course
 import dispatch
 import grade
 import make_class
+import sandbox
+from test_grade_pipeline import leaks
 
 ASSIGNMENT = "01_convolution"  # the cheapest to grade, with 06_yolo (BENCHMARKS.md)
 
@@ -236,6 +242,19 @@ def test_worker_figures_count_submissions_and_seconds_per_worker():
         {"worker": "B", "host": "lab-2", "kernels": ["own user"], "submissions": 1, "seconds": 5.5}]
 
 
+def test_how_the_kernels_ran_is_what_the_workers_stated():
+    box = {"worker": "A", "host": "h1", "kernels": "bubblewrap", "description": "in a box"}
+    plain = {"worker": "B", "host": "h2", "kernels": "none", "description": "as the grader"}
+    marks = {("s1", "x"): ("d", [], 1.0, box), ("s2", "x"): ("d", [], 1.0, None),
+             ("s3", "other"): ("d", [], 1.0, plain)}
+    assert grade.kernels_of(marks, ["x"]) == {"mode": "bubblewrap", "description": "in a box"}
+    assert grade.kernels_of(marks, ["other"]) == {"mode": "none", "description": "as the grader"}
+    assert grade.kernels_of(marks, ["x", "other"]) == {
+        "mode": "mixed", "description": "the workers' kernels did not all run alike: "
+                                        "on A, in a box; on B, as the grader"}
+    assert grade.kernels_of({("s2", "x"): ("d", [], 0, None)}, ["x"]) is None
+
+
 class _Client:
     def __init__(self, bokeh, link):
         self.bokeh, self.dashboard_link = bokeh, link
@@ -315,7 +334,7 @@ def _python_startup():
 
 # ------------------------------------------------------- a class on a real cluster
 CLASS = ("solution", "release", "wrong", "bad-exit", "bad-loop", "bad-json", "cheat-allclose",
-         "bad-writes-checks")
+         "bad-writes-checks", "bad-reads-hidden-tests")
 
 
 def _clone(dest):
@@ -379,7 +398,15 @@ def local_run(cluster_class):
     second = subprocess.run(command, env=c["env"], capture_output=True, text=True,
                             timeout=120 * c["timeout"])
     return {"first": first, "first_stderr": first_stderr, "stop_seconds": stop_seconds,
-            "saved": saved, "second": second, "out": out, "scores": _scores(out)}
+            "saved": saved, "second": second, "out": out, "scores": _scores(out),
+            "results": json.loads((out / "results.json").read_text())}
+
+
+def _printed(out, student):
+    """What the autograded notebook of ``student`` printed, all cells together."""
+    notebook = nbformat.read(Path(out) / "course" / "autograded" / student / ASSIGNMENT /
+                             f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
 
 
 @pytest.fixture(scope="class")
@@ -456,6 +483,20 @@ class TestCluster:
         assert scores["bad-writes-checks"] == 0
         assert scores["cheat-allclose"] == scores["wrong"] < full
         assert 0 < scores["bad-exit"] < full and 0 < scores["bad-loop"] < full
+        assert scores["bad-reads-hidden-tests"] == full
+
+    def test_the_sandbox_holds_on_the_local_workers(self, local_run):
+        """Each Dask worker starts its kernels in this machine's sandbox, and says so."""
+        results, how = local_run["results"], sandbox.mode()
+        assert results["sandbox"] == {"mode": how, "description": sandbox.describe(how)}
+        assert [row["kernels"] for row in results["workers"]] == [[how]] * len(results["workers"])
+        assert not any("its kernel ran as" in " ".join(s["problems"])
+                       for s in results["submissions"])
+        printed = _printed(local_run["out"], "bad-reads-hidden-tests")
+        if how != sandbox.BUBBLEWRAP:
+            pytest.skip("bubblewrap cannot run here (README.md, For instructors)")
+        assert "hidden test blocks read: 0" in printed, printed[-2000:]
+        assert leaks(local_run["out"] / "feedback", ASSIGNMENT) == {}
 
     def test_the_cluster_run_ends_cleanly_without_worker_b(self, killed_run):
         assert killed_run["run"].returncode == 0, killed_run["stderr"][-3000:]
@@ -488,6 +529,13 @@ class TestCluster:
         for clone in cluster_class["clones"]:
             assert (clone / "src/cnnbook/checks.py").read_bytes() == \
                 (course.ROOT / "src/cnnbook/checks.py").read_bytes()
+
+    def test_kernels_without_the_sandbox_are_reported_and_read_the_hidden_tests(self, killed_run):
+        """Control: the loopback workers run kernels as themselves; the report and reader show it."""
+        assert killed_run["results"]["sandbox"]["mode"] == sandbox.NONE
+        printed = _printed(killed_run["out"], "bad-reads-hidden-tests")
+        assert "hidden test blocks read:" in printed
+        assert "hidden test blocks read: 0" not in printed
 
     def test_the_report_shows_each_worker(self, killed_run):
         workers = {row["worker"]: row for row in killed_run["results"]["workers"]}

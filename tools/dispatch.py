@@ -26,7 +26,9 @@ Each worker sets itself up once per run with a :class:`GradingPlugin` (a Dask
 * the guard of its checkout (:class:`CheckoutGuard`) and a grading process
   (``grade.Worker``) where nbgrader and the kernels run under a deadline: a submission
   that hangs or kills its kernel costs that process, which is started again, never the
-  Dask worker.
+  Dask worker. The kernels start in the worker's sandbox (tools/sandbox.py: bubblewrap,
+  else a fresh uid where the worker is root), which the worker states once and every
+  result confirms.
 
 A task (:func:`grade_task`) carries the submission's bytes, its assignment, the run's id
 and the grader's digest. It returns what the client merges: the grades of every test
@@ -347,8 +349,10 @@ class GradingPlugin(WorkerPlugin):
             env = {name: value for name, value in course.subprocess_env(self.threads).items()
                    if not name.startswith("DASK_")}
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-            self.kernels = ("a fresh uid without write rights (setpriv)" if sandbox.available()
-                            else "the worker's own user")
+            # How this worker's kernels run (tools/sandbox.py), decided here once, as the
+            # grading process started below decides it, with the same environment.
+            self.kernels = sandbox.mode()
+            self.kernels_description = sandbox.describe(self.kernels)
             self.grader = grade.Worker(template, self.folder / "course", env)
             self.grader.start()  # nbgrader imported before the first task arrives
         except Exception as error:  # noqa: BLE001 - reported to the client, which stops
@@ -389,6 +393,11 @@ class GradingPlugin(WorkerPlugin):
                                                  f"{type(error).__name__}: {error}")
                 changed = self.guard.end(entry, self.grader.check())
                 result["files"], problems = self._collect(result)
+                ran = result.get("sandbox")  # how its kernels ran, as nbgrader_plugins saw it
+                if ran and ran != [self.kernels]:
+                    problems.append(f"its kernel ran as '{' and '.join(ran)}', not as "
+                                    f"'{self.kernels}' as worker {self.worker_name} states "
+                                    "(tools/sandbox.py)")
                 if changed:
                     problems.append(
                         "files the grading depends on changed while it was graded, and were "
@@ -399,6 +408,7 @@ class GradingPlugin(WorkerPlugin):
                 result = grade.failure(task, f"worker {self.worker_name} could not finish "
                                              f"grading it: {type(error).__name__}: {error}")
             result.update(worker=self.worker_name, host=self.host, kernels=self.kernels,
+                          kernels_description=self.kernels_description,
                           digest=self.digest, started=started, finished=time.time())
             return result
 

@@ -23,7 +23,8 @@ Writes, under ``--out`` (default ``grading/``):
     of students failing it; submissions that need a look.
 ``results.json``
     everything the report shows, for scripts; ``"sandbox"`` says how the kernels ran
-    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``).
+    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``,
+    as each worker stated it; ``mixed`` when the workers differed).
 ``course/``
     the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/``): open it with nbgrader's formgrader for manual grading.
@@ -674,8 +675,9 @@ def _marks_table(gb):
 def graded_marks(course_dir):
     """Return {(student, assignment): (digest, problems, seconds, worker)} of merged submissions.
 
-    ``worker`` is {"worker", "host", "kernels"} of the worker that graded it (None for a
-    submission with no worker: nothing to grade, or merged before issue 24).
+    ``worker`` is {"worker", "host", "kernels", "description"} of the worker that graded it
+    (its name, its machine, how its kernels ran: tools/sandbox.py's mode and sentence);
+    None for a submission with no worker (nothing to grade, or merged before issue 24).
     """
     from nbgrader.api import Gradebook
     from sqlalchemy import text
@@ -727,6 +729,8 @@ def merge(course_dir, result, digest, problems):
         gb.db.execute(text(f"DELETE FROM {MARKS} WHERE student = :s AND assignment = :a"),
                       {"s": student, "a": assignment})
         worker = {k: result[k] for k in ("worker", "host", "kernels") if result.get(k)}
+        if result.get("kernels_description"):
+            worker["description"] = result["kernels_description"]
         gb.db.execute(text(f"INSERT INTO {MARKS} (student, assignment, digest, problems, "
                            "seconds, worker) VALUES (:s, :a, :d, :p, :t, :w)"),
                       {"s": student, "a": assignment, "d": digest, "p": json.dumps(problems),
@@ -785,7 +789,32 @@ def results_of(course_dir, assignment_names, students, timeout):
                 })
             results["missing"][name] = sorted(set(students) - graded)
     results["workers"] = worker_figures(marks, assignment_names)
+    how = kernels_of(marks, assignment_names)
+    if how:
+        results["sandbox"] = how
     return results
+
+
+def kernels_of(marks, assignment_names):
+    """How the kernels of the merged submissions ran, from what their workers stated.
+
+    Returns {"mode", "description"} (tools/sandbox.py) when every worker's kernels ran
+    alike, {"mode": "mixed", ...} naming each way when they did not, None when no
+    submission was graded by a worker.
+    """
+    found = {}
+    for (_, assignment), (_, _, _, worker) in sorted(marks.items()):
+        if assignment in assignment_names and worker and worker.get("kernels"):
+            how = (worker["kernels"], worker.get("description") or worker["kernels"])
+            found.setdefault(how, set()).add(worker["worker"])
+    if len(found) == 1:
+        (mode, description), = found
+        return {"mode": mode, "description": description}
+    if found:
+        return {"mode": "mixed", "description": "the workers' kernels did not all run alike: " +
+                "; ".join(f"on {', '.join(sorted(names))}, {description}"
+                          for (_, description), names in sorted(found.items()))}
+    return None
 
 
 def worker_figures(marks, assignment_names):
