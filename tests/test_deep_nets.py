@@ -179,6 +179,13 @@ def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenan
         assert all(0 <= run["test_accuracy_recalibrated"] <= 1 for run in runs)
     assert all(len(run["loss"]) == 2 * deep_nets.RECORD_SETTINGS["small_epochs"]
                for run in inception["variants"]["twice the epochs"])
+    settings = deep_nets.RECORD_SETTINGS
+    depth = record.get("depth", {"runs": []})["runs"]   # recorded separately, not loaded by the chapter
+    assert not depth or sorted((run["layers"], run["residual"], run["seed"]) for run in depth) == sorted(
+        (6 * blocks + 2, residual, seed) for blocks in settings["depth_blocks_per_stage"]
+        for residual in settings["depth_residual"] for seed in settings["depth_seeds"])
+    assert all(len(run["loss"]) == settings["depth_epochs"] and 0 <= run["train_accuracy_inference"] <= 1
+               for run in depth)
 
 
 def test_record_refuses_to_overwrite_the_shipped_record_in_quick_mode():
