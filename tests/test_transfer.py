@@ -433,8 +433,8 @@ def test_the_shipped_lp_ft_record_has_every_row_and_its_provenance():
     record = transfer.load_lp_ft()
     settings = record["settings"]
     assert settings == transfer.LP_FT_SETTINGS
-    assert record["command"] in ("python -m cnnbook.transfer --record --lp-ft",
-                                 f"python -m cnnbook.transfer --record --lp-ft --jobs {record['machine']['jobs']}")
+    assert record["command"].startswith("python -m cnnbook.transfer --record --lp-ft")
+    assert record["seconds"]["cpu_rows"] == pytest.approx(sum(row["cpu_seconds"] for row in record["rows"]), abs=0.2)
     keys = [(row["target"], None if row["all"] else row["per_class"], row["seed"]) for row in record["rows"]]
     assert keys == [(name, n, seed) for name in settings["targets"] for n in settings["sizes"]
                     for seed in settings["seeds"]]

@@ -1139,36 +1139,70 @@ def _lp_ft_job(name, n, seed, settings):
     return row
 
 
-def record_lp_ft(settings=LP_FT_SETTINGS, log=print, jobs=1):
+def record_lp_ft(settings=LP_FT_SETTINGS, log=print, jobs=1, cache=None):
     """Run the LP-FT record's rows (see :func:`load_lp_ft`), shared out between ``jobs`` processes.
 
     Every row seeds itself, so the result does not depend on the order of the
     rows or the process they ran in; each worker starts its own TensorFlow
     (set ``TF_NUM_INTRAOP_THREADS`` and friends to 1 to give each one core).
+    The rows with 20 examples per class start first, then the larger sets.
+
+    Parameters
+    ----------
+    settings : dict, default ``LP_FT_SETTINGS``
+    log : callable, default print
+        Called with each row as it finishes.
+    jobs : int, default 1
+    cache : str or pathlib.Path, optional
+        A JSON-lines file: every finished row is appended to it with the
+        settings it ran with, and a later call reuses the rows whose target,
+        size, seed and settings are the same instead of running them again (an
+        interrupted record resumes; fewer seeds or sizes reuse what was run).
 
     Returns
     -------
-    list of dict
+    rows : list of dict
         One row per target, size and seed, in that order.
+    cached : int
+        How many of them came from ``cache``.
     """
     plan = [(name, n, seed) for name in settings["targets"] for n in settings["sizes"]
             for seed in settings["seeds"]]
+    row_settings = {k: v for k, v in settings.items()          # what a row's numbers depend on
+                    if k not in ("targets", "sizes", "seeds", "scratch_targets")}
+    key_of = {key: json.dumps([*key, key[0] in settings["scratch_targets"], row_settings], sort_keys=True)
+              for key in plan}
     results = {}
+    if cache is not None and Path(cache).exists():
+        stored = {}
+        for line in Path(cache).read_text().splitlines():
+            entry = json.loads(line)
+            stored[entry["key"]] = entry["row"]
+        results = {key: stored[key_of[key]] for key in plan if key_of[key] in stored}
+    cached = len(results)
+
+    def finished(key, row):
+        results[key] = row
+        if cache is not None:
+            with open(cache, "a") as file:
+                file.write(json.dumps({"key": key_of[key], "row": row}) + "\n")
+        log(row)
+
+    todo = sorted((key for key in plan if key not in results),
+                  key=lambda key: (settings["sizes"].index(key[1]), plan.index(key)))
     if jobs == 1:
-        for key in plan:
-            results[key] = _lp_ft_job(*key, settings)
-            log(results[key])
-    else:
+        for key in todo:
+            finished(key, _lp_ft_job(*key, settings))
+    elif todo:
         import concurrent.futures
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {pool.submit(_lp_ft_job, *key, settings): key for key in plan}
+            futures = {pool.submit(_lp_ft_job, *key, settings): key for key in todo}
             for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                log(results[futures[future]])
-    return [results[key] for key in plan]
+                finished(futures[future], future.result())
+    return [results[key] for key in plan], cached
 
 
 def load_lp_ft():
@@ -1248,6 +1282,8 @@ def main(argv=None):
                         help="a short run with few steps and sizes, to check the script (use --out)")
     parser.add_argument("--lp-ft", action="store_true",
                         help="write the LP-FT record (transfer_lp_ft.json) instead of the curves")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="--lp-ft: a JSON-lines file of finished rows, reused by a later run")
     parser.add_argument("--jobs", type=int, default=1,
                         help="worker processes for --lp-ft (each its own TensorFlow); "
                              "the result does not depend on it")
@@ -1312,7 +1348,7 @@ def _main_lp_ft(args, argv):
     load_before = os.getloadavg()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
-    rows = record_lp_ft(settings, jobs=args.jobs)
+    rows, cached = record_lp_ft(settings, jobs=args.jobs, cache=args.cache)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter() - wall
     cpu = (time.process_time() - cpu + after.ru_utime - children.ru_utime
@@ -1332,7 +1368,9 @@ def _main_lp_ft(args, argv):
         "machine": {"processor": platform.machine(), "cpu_count": pretrain._cpu_count(),
                     "nice": os.nice(0), "jobs": args.jobs,
                     "tensorflow_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default")},
-        "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
+        "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1),
+                    "cpu_rows": round(sum(row["cpu_seconds"] for row in rows), 1)},
+        "rows_from_cache": cached,
         "load_average": {"before": [round(v, 2) for v in load_before],
                          "after": [round(v, 2) for v in os.getloadavg()]},
         "rows": rows,
