@@ -1047,7 +1047,9 @@ LP_FT_PATH = pretrain.WEIGHTS_DIR / "transfer_lp_ft.json"
 #: ``lp_ft_steps`` steps at ``fine_tune_rate`` with a fresh Adam, the same batches and the
 #: same augmentation; only what trains differs. ``scratch`` (the middle target only: the
 #: other two have it in ``transfer_curves.json``) trains the same architecture from random
-#: weights for as many steps at ``head_rate``.
+#: weights for as many steps at ``head_rate``. Only 20 labelled images per class: the whole
+#: training sets (size None) are supported but were not run for the shipped record, which
+#: had to fit in the CPU time a loaded machine gave it.
 LP_FT_SETTINGS = {
     "batch_size": 32,
     "lp_ft_steps": 500,
@@ -1058,7 +1060,7 @@ LP_FT_SETTINGS = {
     "augmentation_digits": RECORD_SETTINGS["augmentation_digits"],
     "scratch_batch_norm_momentum": 0.9,
     "targets": ["middle", "different"],
-    "sizes": [20, None],          # labelled examples per class (None: the whole training set)
+    "sizes": [20],                # labelled examples per class (None: the whole training set)
     "seeds": [0, 1],
     "scratch_targets": ["middle"],
 }
