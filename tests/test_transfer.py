@@ -399,7 +399,7 @@ def test_middle_target_is_balanced_with_separate_test_images():
 def test_lp_ft_run_starts_every_arm_from_the_fitted_regression_and_trains_only_its_part():
     train, test = transfer.similar_target(6, 3, seed=2)
     settings = dict(transfer.LP_FT_SETTINGS, lp_ft_steps=3)
-    out = transfer._lp_ft_run(train, test, settings, 0, None, scratch=True)
+    out = transfer._lp_ft_run(train, test, settings, 0, settings["augmentation"], scratch=True)
     # before any step the model with the regression as its head is the regression
     assert out["start"] == pytest.approx(out["features"], abs=1 / len(test[1]) + 1e-9)
     for arm in ("control", "top_block"):
