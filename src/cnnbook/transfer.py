@@ -241,9 +241,11 @@ def unfreeze_top_block(model, learning_rate=1e-4, prefix=pretrain.TOP_BLOCK, bat
 
     Call it after the head has been trained (:func:`build_transfer_model` then
     ``fit``, until its training loss levels off): the base becomes trainable in the layers whose names start with
-    ``prefix`` only, the rest stay frozen, the head stays trainable. A change of
-    ``trainable`` takes effect at the next ``compile``, so the model is
-    recompiled with ``Adam(learning_rate)``, the same loss and metric.
+    ``prefix`` only, the rest stay frozen, the head stays trainable. A model
+    that has already trained keeps the training step Keras built for it (the
+    weights that were trainable then, and their optimizer) until it is
+    compiled again, so the model is recompiled with ``Adam(learning_rate)``,
+    the same loss and metric.
 
     The block's batch normalisation layers stay frozen unless ``batch_norm``
     is true, and that is what keeps them in inference mode. In Keras 3 the
@@ -696,7 +698,8 @@ def step_size_recorder(variables):
     alone: every value moves by the rate (its update is
     ``rate * m / (sqrt(v) + epsilon)`` with ``m = g`` and ``v = g**2`` after
     bias correction); later steps are smaller where the gradient's sign changes
-    from step to step.
+    from step to step, or where the gradient shrinks relative to its earlier
+    values (``v`` remembers the large early gradients).
 
     Parameters
     ----------
