@@ -5,11 +5,19 @@ reference students (the solution, the release, one wrong version, one solution
 part left blank) and every bad submission the pipeline must survive. It is
 graded once: the run is killed after a few submissions are merged, then resumed,
 then run again unchanged. Every bad student must score exactly what its
-reference student scores: graded for what it earned, no more.
+reference student scores: graded for what it earned, no more. No feedback file of
+the class holds a line of a hidden test, although one student reads them by every
+route it has (tools/sandbox.py keeps them out of the kernels' sight).
+
+A second class (``TestAttacks``) holds the attacks of issue 23 on every assignment and the
+honest answers of issue 22, graded once with the judge deciding every test.
 """
 
 import hashlib
+import html as html_lib
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +32,7 @@ import course
 import grade
 import make_class
 import nbgrader_plugins
+import sandbox
 
 ASSIGNMENT = course.assignments()[0]
 
@@ -73,6 +82,45 @@ def _merged(out):
         return len(grade.graded_marks(Path(out) / "course"))
     except Exception:  # noqa: BLE001 - the table may not exist yet
         return 0
+
+
+def _normalised(line):
+    return " ".join(line.split())
+
+
+def hidden_test_lines(assignment):
+    """The lines of an assignment's hidden tests that nothing else in its source shows.
+
+    Normalised (runs of white space made one space); lines shorter than 12 characters
+    and lines that also stand outside the hidden blocks (in the release, a visible test
+    or a solution) are left out: the feedback may show those.
+    """
+    shown, hidden = set(), set()
+    for path in course.source_notebooks(assignment):
+        for cell in nbformat.read(path, as_version=4).cells:
+            rest = nbgrader_plugins._HIDDEN.sub("", cell.source)
+            shown |= {_normalised(line) for line in rest.splitlines()}
+            for block in nbgrader_plugins._HIDDEN.findall(cell.source):
+                hidden |= {_normalised(line) for line in block.splitlines()[1:-1]}
+    return {line for line in hidden if len(line) >= 12 and line not in shown}
+
+
+def page_text(path):
+    """The text a reader sees in an HTML page (highlighted code is split into spans)."""
+    text = re.sub(r"<[^>]+>", " ", Path(path).read_text())
+    return _normalised(html_lib.unescape(text))
+
+
+def leaks(folder, assignment):
+    """{feedback page: hidden test lines it shows} for every HTML page under ``folder``."""
+    lines = hidden_test_lines(assignment)
+    found = {}
+    for page in sorted(Path(folder).rglob("*.html")):
+        text = page_text(page)
+        shown = sorted(line for line in lines if line in text)
+        if shown:
+            found[str(page.relative_to(folder))] = shown
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +233,7 @@ class TestBadClass:
 
     def test_attackers_are_flagged_for_a_person(self, run):
         attackers = list(make_class.TAMPER) + list(make_class.KERNEL_TAMPER) + [
-            "bad-hook-during-call", "cheat-checks", "cheat-code", "cheat-ops"]
+            "bad-hook-during-call", "cheat-checks", "cheat-code", "cheat-ops", "bad-reads-hidden-tests"]
         for student in attackers:
             assert "reaches for the kernel or the grader" in " ".join(run["problems"][student]), \
                 student
@@ -235,6 +283,33 @@ class TestBadClass:
         import html as html_lib
         assert any(html_lib.escape(m.splitlines()[0])[:60] in wrong for m in messages if m)
 
+    def test_no_feedback_file_holds_a_line_of_a_hidden_test(self, run):
+        """Every page of the class, not only the page of the student who read the tests."""
+        if run["results"]["sandbox"]["mode"] != sandbox.BUBBLEWRAP:
+            pytest.skip("bubblewrap cannot run here: the fallback lets kernels read the hidden "
+                        "tests (README.md, For instructors)")
+        assert len(hidden_test_lines(ASSIGNMENT)) >= 10
+        pages = list((run["out"] / "feedback").rglob("*.html"))
+        assert len(pages) == len(run["scores"]) - 1
+        assert leaks(run["out"] / "feedback", ASSIGNMENT) == {}
+
+    def test_the_reader_ran_and_read_nothing(self, run):
+        """The student who reads the hidden tests by every route ran to the end, found none."""
+        notebook = nbformat.read(run["out"] / "course" / "autograded" / "bad-reads-hidden-tests"
+                                 / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+        text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+        if sandbox.mode() == sandbox.BUBBLEWRAP:
+            assert "hidden test blocks read: 0" in text, text[-2000:]
+        else:  # the fallback: world-readable files are read (README says so)
+            assert "hidden test blocks read:" in text, text[-2000:]
+
+    def test_the_report_says_how_kernels_ran(self, run):
+        how = run["results"]["sandbox"]
+        assert how["mode"] == sandbox.mode()
+        assert how["description"] == sandbox.describe(how["mode"])
+        assert html_lib.escape(how["description"][1:]) in (run["out"] / "report.html").read_text()
+        assert not any("its kernel ran as" in " ".join(p) for p in run["problems"].values())
+
     def test_report_lists_failed_tests(self, run):
         page = (run["out"] / "report.html").read_text()
         assert "Tests most students fail" in page
@@ -253,6 +328,13 @@ class TestBadClass:
         assert scores["solution"] == graded_class["scores"]["solution"]
         assert scores["wrong"] == graded_class["scores"]["wrong"]
         assert scores["bad-writes-checks"] == scores["bad-rewrites-others"] == 0
+
+    def test_without_the_sandbox_the_reader_gets_the_hidden_tests(self, files_restored):
+        """Control: kernels running as the grader read the hidden tests, and the check sees it."""
+        assert files_restored["results"]["sandbox"]["mode"] == sandbox.NONE
+        found = leaks(files_restored["out"] / "feedback", ASSIGNMENT)
+        assert list(found) == [f"bad-reads-hidden-tests/{ASSIGNMENT}/{ASSIGNMENT}.html"]
+        assert len(found[f"bad-reads-hidden-tests/{ASSIGNMENT}/{ASSIGNMENT}.html"]) >= 10
 
     def test_the_change_is_restored_and_reported(self, files_restored):
         assert files_restored["unchanged"]
@@ -400,7 +482,8 @@ def files_restored(tmp_path_factory, graded_class, cell_timeout):
     """
     tmp = tmp_path_factory.mktemp("restore")
     files = graded_class["students"]
-    chosen = ("bad-rewrites-others", "bad-writes-checks", "solution", "wrong")
+    chosen = ("bad-reads-hidden-tests", "bad-rewrites-others", "bad-writes-checks", "solution",
+              "wrong")
     submissions = make_class.write_class({s: files[s] for s in chosen}, tmp / "submitted")
     checks = course.ROOT / "src" / "cnnbook" / "checks.py"
     saved, before = checks.read_bytes(), _course_digest()
@@ -415,7 +498,7 @@ def files_restored(tmp_path_factory, graded_class, cell_timeout):
         if checks.read_bytes() != saved:  # never leave the checkout changed, whatever happened
             checks.write_bytes(saved)
     results = json.loads((tmp / "grading" / "results.json").read_text())
-    return {"done": done, "unchanged": before == after, "results": results,
+    return {"done": done, "unchanged": before == after, "results": results, "out": tmp / "grading",
             "scores": {s["student"]: s["score"] for s in results["submissions"]},
             "problems": {s["student"]: " ".join(s["problems"]) for s in results["submissions"]}}
 
@@ -440,9 +523,167 @@ def test_file_guard_restores_changed_deleted_and_added_files(tmp_path):
     assert guard.check() == []
 
 
-@pytest.mark.skipif(not __import__("sandbox").available(), reason="needs root and setpriv")
-def test_unprivileged_kernel_cannot_write_outside_its_folder(tmp_path):
-    """The kernel nbgrader starts runs as another uid: the course's files are read-only to it."""
+# ------------------------------------------------------ what a graded kernel can see
+def _run_kernel(code, cwd, **env):
+    """Run ``code`` as a student's cell under GuardedExecute, as grading does; return its stdout."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    old = dict(os.environ)
+    os.environ.update({**course.subprocess_env(threads=1), **env})
+    try:
+        notebook, _ = nbgrader_plugins.GuardedExecute(timeout=600).preprocess(
+            notebook, {"metadata": {"path": str(cwd)}})
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    outputs = notebook.cells[0].outputs
+    assert not [o for o in outputs if o.output_type == "error"], outputs
+    assert "Fontconfig error" not in "".join(o.get("text", "") for o in outputs)  # /etc/fonts
+    return "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+
+
+# Each route a student has to a file the kernel must not read, tried with every reader
+# (issue 22): the path is computed inside the kernel from what the kernel knows.
+ROUTES = {
+    "relative-source": "'../../../source/' + A + '/' + A + '.ipynb'",
+    "relative-gradebook": "'../../../gradebook.db'",
+    "relative-other-student": "'../../../submitted/other/' + A + '/' + A + '.ipynb'",
+    "cnnbook-file-solutions": "str(pathlib.Path(cnnbook.__file__).parents[2] / 'solutions' / A / (A + '.ipynb'))",
+    "absolute-solutions": "SOLUTIONS",
+    "absolute-course-config": "CONFIG",
+    "absolute-other-kernel": "OTHER",
+}
+VIEW = """\
+import json, os, pathlib, socket, tempfile
+import numpy as np, tensorflow as tf, cnnbook
+A, SOLUTIONS, CONFIG, OTHER, PORT, HOME = {assignment!r}, {solutions!r}, {config!r}, {other!r}, {port}, {home!r}
+readers = {{"open": lambda p: open(p, "rb").read(),
+           "np.fromfile": lambda p: np.fromfile(p, dtype=np.uint8).tobytes(),
+           "tf.io.gfile": lambda p: tf.io.gfile.GFile(p, "rb").read(),
+           "tf.io.read_file": lambda p: tf.io.read_file(p).numpy()}}
+view = {{}}
+for route, path in {routes}.items():
+    view[route] = {{}}
+    for how, read in readers.items():
+        try:
+            view[route][how] = len(read(path))
+        except Exception:
+            pass
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
+    view["network"] = "connected"
+except OSError as error:
+    view["network"] = type(error).__name__
+view["home"] = sorted(n for n in (os.listdir(HOME) if os.path.isdir(HOME) else [])  # but its own folder
+                      if not os.environ["HOME"].startswith(os.path.join(HOME, n)))
+weights = pathlib.Path(cnnbook.__file__).parent / "weights"
+view["weights"] = {{p.name: len(p.read_bytes()) for p in weights.iterdir() if p.is_file()}}
+import matplotlib, io
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt, keras, multiprocessing
+plt.plot([0, 1]); plt.savefig(io.BytesIO(), format="png")
+keras_home = os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras"))
+view["config dirs"] = [os.access(matplotlib.get_configdir(), os.W_OK), os.access(keras_home, os.W_OK)]
+multiprocessing.Lock()  # a POSIX semaphore in /dev/shm
+view["tempfile"] = os.path.isdir(tempfile.mkdtemp())
+view["etc"] = [os.access(p, os.R_OK) for p in ("/etc/ld.so.cache", "/etc/fonts/fonts.conf")]
+view["tensorflow"] = float(tf.reduce_sum(tf.ones((2, 3))))
+print(json.dumps(view))
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel_views(tmp_path_factory):
+    """What a graded kernel reads by each route: in its sandbox, and as the grader (control).
+
+    The kernel's working directory is a student's folder in a grading course, as nbgrader
+    gives it: ``autograded/<student>/<assignment>/`` next to ``source/``, ``submitted/``
+    (another student's notebook) and ``gradebook.db``. A second sandbox's folder stands
+    for another student's kernel graded at the same time.
+    """
+    from nbgrader.api import Gradebook
+    import socket
+
+    grading = tmp_path_factory.mktemp("grading-course")
+    solution = course.source_notebooks(ASSIGNMENT)[0]
+    for folder in ("source", "submitted/other"):
+        (grading / folder / ASSIGNMENT).mkdir(parents=True)
+        (grading / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_bytes(solution.read_bytes())
+    with Gradebook(f"sqlite:///{grading / 'gradebook.db'}"):
+        pass
+    cwd = grading / "autograded" / "student" / ASSIGNMENT
+    cwd.mkdir(parents=True)
+    other = sandbox.Sandbox(sandbox.mode() if sandbox.available() else sandbox.UNPRIVILEGED)
+    (other.folder / "kernel.json").write_text("{}")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    code = VIEW.format(assignment=ASSIGNMENT, solutions=str(solution),
+                       config=str(course.ROOT / "nbgrader_config.py"),
+                       other=str(other.folder / "kernel.json"), port=server.getsockname()[1],
+                       home=str(Path.home()), routes="{" + ", ".join(
+                           f"{k!r}: {v}" for k, v in ROUTES.items()) + "}")
+    try:
+        views = {"sandbox": json.loads(_run_kernel(code, cwd)),
+                 "grader": json.loads(_run_kernel(code, cwd, CNNBOOK_GRADE_NO_DROP="1"))}
+    finally:
+        server.close()
+        other.close()
+    return views
+
+
+needs_bubblewrap = pytest.mark.skipif(sandbox.mode() != sandbox.BUBBLEWRAP,
+                                      reason="bubblewrap cannot run here (tools/sandbox.py)")
+
+
+@pytest.mark.slow
+@needs_bubblewrap
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_a_sandboxed_kernel_reads_nothing_by(kernel_views, route):
+    """Each route fails with every reader in the sandbox, and works as the grader (control)."""
+    assert kernel_views["sandbox"][route] == {}, kernel_views["sandbox"][route]
+    assert sorted(kernel_views["grader"][route]) == ["np.fromfile", "open", "tf.io.gfile",
+                                                     "tf.io.read_file"]
+
+
+@pytest.mark.slow
+@needs_bubblewrap
+def test_a_sandboxed_kernel_has_no_network(kernel_views):
+    assert kernel_views["sandbox"]["network"] != "connected"
+    assert kernel_views["grader"]["network"] == "connected"
+
+
+@pytest.mark.slow
+@needs_bubblewrap
+def test_a_sandboxed_kernel_sees_no_more_of_the_graders_home_than_python(kernel_views):
+    """The grader's home holds at most the way to the interpreter (a pyenv under /root)."""
+    home = Path.home()
+    inside = [Path(p) for p in sandbox.readonly_paths() if Path(p).is_relative_to(home)]
+    allowed = sorted({p.relative_to(home).parts[0] for p in inside if p != home})
+    assert kernel_views["sandbox"]["home"] == allowed
+    assert len(kernel_views["grader"]["home"]) > len(allowed)
+
+
+@pytest.mark.slow
+@needs_bubblewrap
+def test_a_sandboxed_kernel_finds_what_it_needs(kernel_views):
+    """The shipped weights, Matplotlib's and Keras's folders, /dev/shm, a temporary folder."""
+    view, weights = kernel_views["sandbox"], course.ROOT / "src" / "cnnbook" / "weights"
+    assert view["weights"] == {p.name: p.stat().st_size for p in weights.iterdir() if p.is_file()}
+    assert view["weights"]
+    assert view["config dirs"] == [True, True]
+    assert view["tempfile"] is True
+    assert view["etc"] == [Path(p).exists() for p in ("/etc/ld.so.cache", "/etc/fonts/fonts.conf")]
+    assert view["tensorflow"] == 6.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "fallback"])
+def test_a_kernel_cannot_write_outside_its_folder(tmp_path, bubblewrap):
+    """In bubblewrap (another uid where the grader is root) or, the fallback, as another uid."""
+    if bubblewrap and sandbox.mode() != sandbox.BUBBLEWRAP:
+        pytest.skip("bubblewrap cannot run here")
+    if not bubblewrap and not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        pytest.skip("the fallback changes user only where the grader is root")
     target = tmp_path / "instructor.txt"
     target.write_text("mine")
     code = ("import os, cnnbook.checks as c\n"
@@ -452,21 +693,48 @@ def test_unprivileged_kernel_cannot_write_outside_its_folder(tmp_path):
             "        open(p, 'a').close(); print('wrote', p)\n"
             "    except OSError as e:\n"
             "        print('denied', p)\n")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    executor = nbgrader_plugins.GuardedExecute(timeout=120)
-    import os
-    old = dict(os.environ)
-    os.environ.update(course.subprocess_env())
-    try:
-        notebook, _ = executor.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    text = notebook.cells[0].outputs[0].text.splitlines()
+    env = {} if bubblewrap else {"CNNBOOK_GRADE_NO_BWRAP": "1"}
+    text = _run_kernel(code, tmp_path, **env).splitlines()
     assert int(text[0]) != 0
     assert text[1:3] == [f"denied {course.ROOT / 'src' / 'cnnbook' / 'checks.py'}", f"denied {target}"]
     assert text[3].startswith("wrote ")
     assert target.read_text() == "mine"
+
+
+def test_the_fallback_applies_where_bubblewrap_cannot_run(monkeypatch):
+    """No bwrap (or one that fails its probe): a fresh uid where the grader is root, else none."""
+    sandbox.bubblewrap_works.cache_clear()
+    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    try:
+        root = hasattr(os, "geteuid") and os.geteuid() == 0
+        expected = sandbox.UNPRIVILEGED if root and Path(sandbox.SETPRIV).exists() else sandbox.NONE
+        assert sandbox.mode() == expected
+        assert "could not run" in sandbox.describe() or expected == sandbox.NONE
+    finally:
+        sandbox.bubblewrap_works.cache_clear()
+    monkeypatch.setenv("CNNBOOK_GRADE_NO_DROP", "1")
+    assert sandbox.mode() == sandbox.NONE
+
+
+def test_bubblewrap_binds_only_the_system_the_venv_and_cnnbook():
+    """The sandbox's file system, read from its command: nothing of the course but cnnbook."""
+    box = sandbox.Sandbox(sandbox.BUBBLEWRAP)
+    try:
+        argv = box.command(["python", "-m", "ipykernel_launcher"])
+    finally:
+        box.close()
+    binds = {}
+    for i, arg in enumerate(argv):
+        if arg in ("--ro-bind", "--ro-bind-try", "--bind"):
+            binds[argv[i + 2]] = arg
+    assert binds.pop(str(box.folder)) == "--bind"  # the only folder it writes
+    assert set(binds.values()) <= {"--ro-bind", "--ro-bind-try"}
+    assert str(course.ROOT / "src" / "cnnbook") in binds
+    for path in binds:
+        assert not Path(path).is_relative_to(course.ROOT) or path in (
+            str(course.ROOT / "src" / "cnnbook"), sys.prefix), path
+        assert path != "/" and not course.ROOT.is_relative_to(path), path
+    assert "--unshare-net" in argv and "--clearenv" in argv and "--die-with-parent" in argv
 
 
 # ------------------------------------------------------------- flagged for a person
@@ -479,7 +747,8 @@ def _flags(files, assignment=ASSIGNMENT):
 def test_every_attacking_student_is_flagged_with_its_lines():
     files, expect = make_class.bad_class(ASSIGNMENT)
     attackers = [s for s in files if s.startswith("cheat-") or s in make_class.TAMPER
-                 or s in make_class.KERNEL_TAMPER or s in ("bad-hook-during-call", "bad-exit")]
+                 or s in make_class.KERNEL_TAMPER
+                 or s in ("bad-hook-during-call", "bad-exit", "bad-reads-hidden-tests")]
     assert len(attackers) >= 18
     for student in attackers:
         flags = _flags(files[student])
@@ -577,3 +846,95 @@ def test_a_cell_marked_locked_by_a_student_is_still_the_students():
     assert nbgrader_plugins.is_student_cell(cell)
     cell.metadata["nbgrader"]["grade_id"] = "setup"
     assert not nbgrader_plugins.is_student_cell(cell)
+
+
+# ------------------------------------------ issue 23: verdicts the kernel cannot decide
+# Every attack of issue 23 on every assignment it applies to (tools/make_class.py, attack_class),
+# and the honest answers written another right way (issue 22, item 2), graded in one class.
+# Flagged for a person: the attacks whose answer code reaches for the machinery (item 5); the
+# others (forged training, test data redrawn, another model) are defeated by the judge alone.
+FLAGGED = {"attack-lazy", "attack-liar", "attack-renamed", "attack-runpy", "attack-exec",
+           "attack-unblock", "attack-guard-fail", "attack-guard-thread", "attack-renamed-inception",
+           "attack-renamed-residual"}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory, cell_timeout):
+    """Grade the attack class of every assignment at once (two workers).
+
+    The honest students train networks (exercise 3's Part E): the per-cell limit is ten times
+    the floor of this machine now, and never below 600 s, so that a loaded machine does not
+    stop an honest cell (the CPU-time bars of the tests are measured apart from it).
+    """
+    tmp = tmp_path_factory.mktemp("attacks")
+    students, expect = {}, {}
+    for assignment in course.assignments():
+        files, scores = make_class.attack_class(assignment)
+        for student, notebooks in files.items():
+            students.setdefault(student, {}).update(notebooks)
+            expect[(student, assignment)] = scores[student]
+    folder = make_class.write_class(students, tmp / "submitted")
+    started = time.perf_counter()
+    results = grade.run(folder, tmp / "grading", jobs=2, quiet=True, timeout=max(600, 10 * cell_timeout))
+    return {"results": results, "expect": expect, "out": tmp / "grading",
+            "seconds": time.perf_counter() - started,
+            "by": {(s["student"], s["assignment"]): s for s in results["submissions"]}}
+
+
+def _attack_cases():
+    return sorted((a, s) for a in course.assignments() for s in make_class.attack_class(a)[1])
+
+
+@pytest.mark.slow
+class TestAttacks:
+    """Issue 23, item 6: each attack scores exactly what it is due; item 5: the reaching ones are flagged."""
+
+    @pytest.mark.parametrize("assignment, student", _attack_cases())
+    def test_scores_exactly_what_it_is_due(self, attacked, assignment, student):
+        row = attacked["by"][(student, assignment)]
+        assert not row["failed"], row["problems"]
+        assert row["score"] == attacked["expect"][(student, assignment)], (row["score"], row["problems"])
+
+    @pytest.mark.parametrize("assignment, student", [c for c in _attack_cases() if c[1] in FLAGGED])
+    def test_reaching_for_the_machinery_is_flagged(self, attacked, assignment, student):
+        problems = " ".join(attacked["by"][(student, assignment)]["problems"])
+        assert "reaches for the kernel or the grader" in problems, problems
+
+    def test_honest_answers_raise_no_flag_and_no_disagreement(self, attacked):
+        honest = [row for key, row in attacked["by"].items() if key[0].startswith("honest-")]
+        assert len(honest) >= 2
+        for row in honest:
+            assert row["problems"] == [], row
+
+    def test_every_lost_point_is_explained(self, attacked):
+        """A test cell that scored less than its points shows why: an error with a message."""
+        explained = 0
+        for path in sorted((attacked["out"] / "course" / "autograded").rglob("*.ipynb")):
+            for cell in nbformat.read(path, 4).cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if not nbgrader_plugins.is_test_cell(cell):
+                    continue
+                errors = [o for o in cell.outputs if o.output_type == "error"]
+                streams = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+                assert not streams, (path, meta.get("grade_id"))  # a warning never costs a point
+                for error in errors:
+                    assert f"{error.ename}: {error.evalue}".strip(": "), (path, meta.get("grade_id"))
+                    explained += 1
+        assert explained > 100
+
+
+@pytest.mark.slow
+def test_a_thread_or_a_trace_function_left_by_student_code_fails_the_next_tests():
+    """Issue 23, item 4: the grader fails a test that starts while a student's thread runs or a
+    trace function it set is in place (the function is removed first; the test still fails)."""
+    notebook = _graded_cells([("setup", "import sys, threading, time"),
+                              ("answer", "threading.Thread(target=time.sleep, args=(120,), daemon=True).start()"),
+                              ("test", "assert True"),
+                              ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert "GraderError" in _errors(notebook.cells[2])
+    assert "thread" in notebook.cells[2].outputs[-1].evalue
+    assert "GraderError" in _errors(notebook.cells[4])
+    notebook = _graded_cells([("setup", "import sys"), ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert any("sys.settrace" in o.evalue for o in notebook.cells[2].outputs if o.output_type == "error")

@@ -293,3 +293,32 @@ def test_quick_record_runs_and_writes_a_loadable_record(tmp_path):
     assert record["command"] == f"python -m cnnbook.transfer --record --quick --out {out}"
     assert [row["per_class"] for row in record["curves"]["similar"]] == [5]
     assert record["settings"]["scratch_steps"] == 4
+
+
+def test_step_size_recorder_matches_sgd_steps_computed_with_tensorflow():
+    import tensorflow as tf
+
+    images, labels = data.make_shapes(16, seed=3)
+    model = transfer.build_scratch_model(10, dropout=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+    kernel = model.get_layer("head").kernel
+    with tf.GradientTape() as tape:  # the gradient of the first batch, before any step
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            labels, model(images.astype(np.float32), training=True)))
+    gradient = np.asarray(tape.gradient(loss, kernel))
+    recorder = transfer.step_size_recorder([kernel])
+    transfer.fit_steps(model, images, labels, 1, 16, seed=0, callbacks=[recorder])
+    # SGD's step is the rate times the gradient: the same batch, the same mean absolute change
+    assert recorder.steps[0] == pytest.approx(0.01 * np.abs(gradient).mean(), rel=1e-3)
+
+
+def test_step_size_recorder_first_adam_step_is_the_rate_and_displacement_is_at_most_the_path():
+    images, labels = data.make_shapes(24, seed=4)
+    model = transfer.build_scratch_model(10, dropout=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    recorder = transfer.step_size_recorder([model.get_layer("head").kernel, model.get_layer("head").bias])
+    transfer.fit_steps(model, images, labels, 12, 8, seed=0, callbacks=[recorder])
+    assert len(recorder.steps) == 12
+    assert recorder.steps[0] == pytest.approx(1e-3, rel=1e-3)
+    assert 0 < recorder.displacement() <= sum(recorder.steps) + 1e-9
+    assert recorder.displacement() == pytest.approx(np.abs(recorder.previous - recorder.start).mean())

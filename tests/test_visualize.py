@@ -401,6 +401,97 @@ def test_occlusion_maps_check_their_arguments():
         visualize.occlusion_maps(model, IMAGE, [0])
 
 
+# occlusion_image_change -----------------------------------------------------------------
+
+def brute_force_image_change(image, patch_size, stride, fill):
+    """Hide one square at a time, by loops; the change of the pixels, placed as occlusion places drops."""
+    height, width = image.shape[:2]
+    tops = list(range(stride - patch_size, height, stride))
+    lefts = list(range(stride - patch_size, width, stride))
+    change = np.zeros((len(tops), len(lefts)))
+    for row, top in enumerate(tops):
+        for col, left in enumerate(lefts):
+            hidden = image.copy()
+            hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
+            change[row, col] = np.linalg.norm(image - hidden)
+    centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
+    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in change])
+    return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
+
+
+@pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
+def test_occlusion_image_change_matches_hiding_one_square_at_a_time(patch_size, stride):
+    images = np.random.default_rng(11).uniform(0, 1, (3, 10, 9, 2)).astype("float32")
+    fill = np.array([0.5, 0.2], "float32")
+    maps = visualize.occlusion_image_change(images, patch_size, stride, fill=fill)
+    assert maps.shape == (3, 10, 9) and maps.dtype == np.float32
+    for image, found in zip(images, maps):
+        np.testing.assert_allclose(found, brute_force_image_change(image, patch_size, stride, fill),
+                                   atol=1e-5)
+
+
+def test_occlusion_image_change_uses_the_squares_and_places_of_occlusion_maps():
+    # One bright pixel on a black one-channel image, filled with 0, and a score that sums the
+    # pixels: hiding a square lowers the score by exactly as much as it changes the pixels.
+    model = keras.Sequential([keras.Input((7, 9, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="ones")])
+    image = np.zeros((1, 7, 9, 1), "float32")
+    image[0, 2, 5] = 6.0
+    for patch_size, stride in [(4, 2), (3, 3), (5, 4)]:
+        drops = visualize.occlusion_maps(model, image, [0], patch_size, stride, fill=0.0)
+        change = visualize.occlusion_image_change(image, patch_size, stride, fill=0.0)
+        np.testing.assert_allclose(change, drops, atol=1e-5)
+        assert change.max() > 0
+
+
+def test_occlusion_image_change_default_fill_is_the_image_mean_colour():
+    constant = np.full((2, 6, 6, 3), 7.0, "float32")
+    assert not visualize.occlusion_image_change(constant, 2, 2).any()
+    image = np.zeros((1, 6, 6, 3), "float32")
+    image[0, :2, :2] = 36.0                    # mean colour 4 in each channel
+    found = visualize.occlusion_image_change(image, 2, 2)[0]
+    # The first square (2x2, 3 channels) changes 12 values from 36 to 4; the last from 0 to 4.
+    assert found[0, 0] == pytest.approx(np.sqrt(12) * 32)
+    np.testing.assert_allclose(found[5, 5], np.sqrt(12) * 4, rtol=1e-6)
+
+
+def test_occlusion_image_change_checks_its_arguments():
+    with pytest.raises(ValueError, match="stride"):
+        visualize.occlusion_image_change(IMAGE[None], patch_size=2, stride=3)
+    with pytest.raises(ValueError, match="images"):
+        visualize.occlusion_image_change(IMAGE)
+
+
+# peak_weights ---------------------------------------------------------------------------
+
+def test_peak_weights_single_highest_pixel_is_the_argmax():
+    maps = np.random.default_rng(12).uniform(0.1, 1, (5, 6, 7))
+    weights = visualize.peak_weights(maps)
+    expected = np.zeros_like(maps)
+    rows, cols = np.unravel_index(maps.reshape(5, -1).argmax(axis=1), (6, 7))
+    expected[np.arange(5), rows, cols] = 1.0
+    np.testing.assert_array_equal(weights, expected)
+
+
+def test_peak_weights_split_ties_evenly_and_ignore_maps_without_a_positive_peak():
+    maps = np.zeros((3, 4, 4))
+    maps[0, :3, 0] = 2.0                         # three tied pixels
+    maps[0, 3, 3] = 1.0
+    maps[2] = -1.0                               # negative everywhere: points nowhere
+    weights = visualize.peak_weights(maps)
+    np.testing.assert_allclose(weights[0, :3, 0], 1 / 3)
+    assert weights[0].sum() == pytest.approx(1.0) and weights[0, 3, 3] == 0
+    assert not weights[1].any() and not weights[2].any()
+    target = np.zeros((3, 4, 4), bool)
+    target[:, 0, :] = True                       # the first row: one of the three tied pixels
+    np.testing.assert_allclose((weights * target).sum(axis=(1, 2)), [1 / 3, 0, 0])
+
+
+def test_peak_weights_check_the_shape():
+    with pytest.raises(ValueError, match="maps"):
+        visualize.peak_weights(np.zeros((4, 4)))
+
+
 # max_activating_patches -----------------------------------------------------------------
 
 def test_max_activating_patches_by_hand():
@@ -438,6 +529,24 @@ def test_max_activating_patches_pads_with_zeros_at_the_border():
     expected = np.zeros((3, 3, 1), "float32")
     expected[1:, 1:] = images[0, :2, :2]
     np.testing.assert_array_equal(found.patches[0], expected)
+
+
+def test_max_activating_patches_of_several_filters_match_one_at_a_time():
+    keras.utils.set_random_seed(13)
+    model = keras.Sequential([keras.Input((12, 12, 2)),
+                              keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+                              keras.layers.MaxPooling2D(2, name="p1"),
+                              keras.layers.Conv2D(5, 3, name="c2")])
+    images = np.random.default_rng(14).uniform(0, 1, (7, 12, 12, 2)).astype("float32")
+    together = visualize.max_activating_patches(model, "c2", images, [3, 0, 4], top_k=4, batch_size=3)
+    assert isinstance(together, list) and len(together) == 3
+    for filter_index, found in zip([3, 0, 4], together):
+        alone = visualize.max_activating_patches(model, "c2", images, filter_index, top_k=4)
+        assert isinstance(alone, visualize.Patches)
+        np.testing.assert_array_equal(found.positions, alone.positions)
+        np.testing.assert_array_equal(found.patches, alone.patches)
+        np.testing.assert_allclose(found.scores, alone.scores, rtol=1e-6)
+    assert len({tuple(found.positions[0]) for found in together}) > 1   # the filters differ
 
 
 def test_max_activating_patches_checks_top_k():

@@ -491,7 +491,7 @@ def build_scratch_model(num_classes, dropout=0.3, augment=None, width=16, batch_
     return model
 
 
-def fit_steps(model, images, labels, steps, batch_size, seed):
+def fit_steps(model, images, labels, steps, batch_size, seed, callbacks=None):
     """Train ``model`` for exactly ``steps`` batches, whatever the size of the training set.
 
     The training set is repeated in seeded shuffles, cut into ``steps`` batches of
@@ -504,6 +504,8 @@ def fit_steps(model, images, labels, steps, batch_size, seed):
         Compiled.
     images, labels : ndarray, N examples
     steps, batch_size, seed : int
+    callbacks : list of keras.callbacks.Callback, optional
+        Passed to ``fit``, e.g. :func:`step_size_recorder`.
 
     Returns
     -------
@@ -523,8 +525,60 @@ def fit_steps(model, images, labels, steps, batch_size, seed):
     repeats = -(-steps * batch // len(labels))
     order = np.concatenate([rng.permutation(len(labels)) for _ in range(repeats)])[:steps * batch]
     history = model.fit(images[order], labels[order], batch_size=batch, epochs=1, shuffle=False,
-                        verbose=0)
+                        verbose=0, callbacks=callbacks)
     return float(history.history["loss"][-1])
+
+
+def step_size_recorder(variables):
+    """Return a Keras callback that measures how far ``variables`` move at each training step.
+
+    After every batch of ``fit`` it appends to its ``steps`` list the mean
+    absolute change of all the variables' values since the previous step;
+    ``displacement()`` gives the mean absolute change since the start of
+    training (the net distance, shorter than the path when steps go back and
+    forth). Under Adam only the first step has a size set by the learning rate
+    alone: every value moves by the rate (its update is
+    ``rate * m / (sqrt(v) + epsilon)`` with ``m = g`` and ``v = g**2`` after
+    bias correction); later steps are smaller where the gradient's sign changes
+    from step to step.
+
+    Parameters
+    ----------
+    variables : list of keras.Variable
+        E.g. the kernels of the top block.
+
+    Returns
+    -------
+    keras.callbacks.Callback
+        With ``steps`` (list of float) and ``displacement()`` (float).
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = build_scratch_model(2, dropout=0)
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    >>> recorder = step_size_recorder([model.get_layer("head").kernel])
+    >>> images, labels = data.make_shapes(8, seed=0, classes=("circle", "square"))
+    >>> _ = fit_steps(model, images, labels, 3, 4, seed=0, callbacks=[recorder])
+    >>> len(recorder.steps), round(recorder.steps[0] / 1e-3, 2)
+    (3, 1.0)
+    """
+    import keras
+
+    class StepSizes(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = self.previous = np.concatenate([np.ravel(v) for v in variables])
+            self.steps = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            current = np.concatenate([np.ravel(v) for v in variables])
+            self.steps.append(float(np.mean(np.abs(current - self.previous))))
+            self.previous = current
+
+        def displacement(self):
+            return float(np.mean(np.abs(self.previous - self.start)))
+
+    return StepSizes()
 
 
 def accuracy(model, images, labels):

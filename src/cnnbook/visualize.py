@@ -11,7 +11,9 @@ Chapter 7 and its exercise use these helpers on the course's own networks
 - :func:`last_conv_layer`, :func:`grad_cam` (Selvaraju et al. 2017) and its batch form
   :func:`grad_cams`, which place each map cell at its unit's receptive-field centre
   (:func:`place_on_image`); :func:`saliency_map` (Simonyan et al. 2014) and :func:`saliency_maps`;
-- :func:`occlusion_maps` (Zeiler & Fergus 2014), which needs no gradient;
+- :func:`occlusion_maps` (Zeiler & Fergus 2014), which needs no gradient, and
+  :func:`occlusion_image_change`, the same squares with no network (a baseline);
+- :func:`peak_weights`, for the pointing game: each map's peak, ties shared evenly;
 - :func:`max_activating_patches` (Zeiler & Fergus 2014) and
   :func:`filter_by_gradient_ascent` (Olah et al. 2017);
 - :func:`plot_filters`, :func:`plot_feature_maps`.
@@ -568,14 +570,10 @@ def occlusion_maps(model, images, class_indices, patch_size=8, stride=4, fill=No
     >>> occlusion_maps(model_1x8, image, [0], patch_size=4, stride=2, fill=0.0)[0]
     array([[2., 6., 8., 8., 6., 2., 0., 0.]], dtype=float32)
     """
-    images = np.asarray(images, dtype="float32")
-    if images.ndim != 4:
-        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    images = _check_squares(images, patch_size, stride)
     class_indices = np.asarray(class_indices, dtype="int64")
     if class_indices.shape != (len(images),):
         raise ValueError(f"class_indices: expected {len(images)} ints, got shape {class_indices.shape}")
-    if not 1 <= stride <= patch_size:
-        raise ValueError(f"stride: expected 1 to patch_size={patch_size}, got {stride}")
     count, height, width, _ = images.shape
     score_model, dense = _score_model(model)
 
@@ -583,23 +581,134 @@ def occlusion_maps(model, images, class_indices, patch_size=8, stride=4, fill=No
         all_scores = _class_score([score_model(batch, training=False)], dense, slice(None))
         return np.asarray(all_scores)[np.arange(len(batch)), classes]
 
-    tops = np.arange(stride - patch_size, height, stride)
-    lefts = np.arange(stride - patch_size, width, stride)
-    squares = [(top, left) for top in tops for left in lefts]
-    drops = np.empty((count, len(tops), len(lefts)), dtype="float32")
+    rows, cols = _square_starts(height, patch_size, stride), _square_starts(width, patch_size, stride)
+    drops = np.empty((count, len(rows), len(cols)), dtype="float32")
     for first in range(0, count, images_per_batch):
         chunk, classes = images[first:first + images_per_batch], class_indices[first:first + images_per_batch]
-        colour = chunk.mean(axis=(1, 2)) if fill is None else np.broadcast_to(fill, chunk.shape[-1:])
-        hidden = np.repeat(chunk[:, None], len(squares), axis=1)       # (n, squares, H, W, C)
-        for index, (top, left) in enumerate(squares):
-            hidden[:, index, max(top, 0):top + patch_size, max(left, 0):left + patch_size] = (
-                np.reshape(colour, (-1, 1, 1, chunk.shape[-1])))
+        hidden = _hide_squares(chunk, rows, cols, patch_size, fill)     # (n, squares, H, W, C)
         hidden_scores = scores(hidden.reshape((-1,) + chunk.shape[1:]),
-                               np.repeat(classes, len(squares)))
+                               np.repeat(classes, hidden.shape[1]))
         drops[first:first + len(chunk)] = (scores(chunk, classes)[:, None, None]
-                                           - hidden_scores.reshape(len(chunk), len(tops), len(lefts)))
+                                           - hidden_scores.reshape(len(chunk), len(rows), len(cols)))
     centre = stride - patch_size + (patch_size - 1) / 2        # of the first square
     return place_on_image(drops, (height, width), stride, centre)
+
+
+def _check_squares(images, patch_size, stride):
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), got {images.shape}")
+    if not 1 <= stride <= patch_size:
+        raise ValueError(f"stride: expected 1 to patch_size={patch_size}, got {stride}")
+    return images
+
+
+def _square_starts(pixels, patch_size, stride):
+    """First row (or column) of each square, from patch_size - stride before the image's edge."""
+    return np.arange(stride - patch_size, pixels, stride)
+
+
+def _hide_squares(images, rows, cols, patch_size, fill):
+    """Copies of each image, one per square, with the square filled: shape (N, squares, H, W, C)."""
+    colour = images.mean(axis=(1, 2)) if fill is None else np.broadcast_to(fill, images.shape[-1:])
+    hidden = np.repeat(images[:, None], len(rows) * len(cols), axis=1)
+    for index, (top, left) in enumerate((top, left) for top in rows for left in cols):
+        hidden[:, index, max(top, 0):top + patch_size, max(left, 0):left + patch_size] = (
+            np.reshape(colour, (-1, 1, 1, images.shape[-1])))
+    return hidden
+
+
+def occlusion_image_change(images, patch_size=8, stride=4, fill=None):
+    """Map how much hiding each part of an image changes its pixels: occlusion without a network.
+
+    The same squares as :func:`occlusion_maps`, filled and placed the same way,
+    but each square's value is the Euclidean norm of the change it makes to
+    the image's pixels, ``||image - image with the square hidden||``, instead
+    of the drop of a class score. It involves no model: a baseline for
+    occlusion's pointing rate, which tells how much of that rate the image
+    alone explains (the edge-detector control of Adebayo et al. 2018, for
+    occlusion).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C)
+    patch_size : int, default 8
+    stride : int, default 4
+        At most ``patch_size``.
+    fill : float or sequence of C floats, optional
+        Default: each image's mean colour.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+        Non-negative; zero wherever hiding changes no pixel.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not 4-D or ``stride`` is not between 1 and ``patch_size``.
+
+    Examples
+    --------
+    >>> image = np.zeros((1, 1, 8, 1)); image[0, 0, 2] = 8.0
+    >>> occlusion_image_change(image, patch_size=4, stride=2, fill=0.0)[0]
+    array([[2., 6., 8., 8., 6., 2., 0., 0.]], dtype=float32)
+    """
+    images = _check_squares(images, patch_size, stride)
+    count, height, width, _ = images.shape
+    rows, cols = _square_starts(height, patch_size, stride), _square_starts(width, patch_size, stride)
+    change = np.empty((count, len(rows) * len(cols)), dtype="float32")
+    for first in range(0, count, 16):          # 16 images' hidden copies at a time
+        chunk = images[first:first + 16]
+        hidden = _hide_squares(chunk, rows, cols, patch_size, fill)
+        change[first:first + len(chunk)] = np.sqrt(((hidden - chunk[:, None]) ** 2).sum(axis=(2, 3, 4)))
+    centre = stride - patch_size + (patch_size - 1) / 2        # of the first square
+    return place_on_image(change.reshape(count, len(rows), len(cols)), (height, width), stride, centre)
+
+
+def peak_weights(maps):
+    """Weigh each pixel by its share of its map's peak: pixels tied at the maximum share it evenly.
+
+    The pointing game (Zhang et al. 2018) asks whether a map's highest pixel
+    lies on the object. When ``k`` pixels share the highest value, as the
+    pixels beyond a layer's outermost unit centres do after
+    :func:`place_on_image`, each gets ``1 / k``. So ``(peak_weights(maps) *
+    target).sum(axis=(1, 2))`` is the share of each map's peak inside a
+    target: 1 or 0 when one pixel is highest, and otherwise what breaking the
+    tie at random gives on average. No tied pixel is preferred to another. A
+    map whose maximum is not positive (zero everywhere, say) points nowhere:
+    all its weights are 0.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (N, H, W)
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float64
+        Each map's weights sum to 1, or to 0 if its maximum is not positive.
+
+    Raises
+    ------
+    ValueError
+        If ``maps`` is not 3-D.
+
+    Examples
+    --------
+    >>> maps = np.array([[[1.0, 3.0], [3.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    >>> peak_weights(maps)[0]
+    array([[0. , 0.5],
+           [0.5, 0. ]])
+    >>> object_mask = np.array([[[False, True], [False, False]]] * 2)
+    >>> (peak_weights(maps) * object_mask).sum(axis=(1, 2))
+    array([0.5, 0. ])
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"maps: expected shape (N, H, W), got {maps.shape}")
+    highest = maps.max(axis=(1, 2), keepdims=True)
+    peak = (maps == highest) & (highest > 0)
+    return peak / np.maximum(peak.sum(axis=(1, 2), keepdims=True), 1)
 
 
 def _crop(image, top, left, size):
@@ -626,14 +735,15 @@ def max_activating_patches(model, layer_name, images, filter_index, top_k=9, bat
     layer_name : str
         A convolution or pooling layer (one with a receptive field).
     images : ndarray, shape (N, H, W, C)
-    filter_index : int
-        Channel of the layer's output.
+    filter_index : int or sequence of int
+        Channel of the layer's output, or several channels: the images then go
+        through the model once for all of them.
     top_k : int, default 9
     batch_size : int, default 256
 
     Returns
     -------
-    Patches
+    Patches, or list of Patches (one per filter) if ``filter_index`` is a sequence
         ``patches`` (top_k, size, size, C) in the images' dtype, ``scores``
         (top_k,) the unit's activations, highest first, and ``positions``
         (top_k, 3) ints ``(image index, row, column)`` of the unit in the layer's map.
@@ -656,21 +766,26 @@ def max_activating_patches(model, layer_name, images, filter_index, top_k=9, bat
     field = receptive_field(model, layer_name)
     if not isinstance(field.size, int):
         raise ValueError(f"layer_name: {layer_name!r} has a non-square receptive field {field}")
+    several = not isinstance(filter_index, (int, np.integer))
+    filters = list(filter_index) if several else [filter_index]
     extractor = activation_model(model, [layer_name])
     maps = np.concatenate([
         np.asarray(extractor(images[start:start + batch_size].astype("float32"), training=False)[0])
-        [..., filter_index] for start in range(0, len(images), batch_size)])
-    flat = maps.reshape(len(maps), -1)
-    best = flat.argmax(axis=1)
-    values = flat[np.arange(len(flat)), best]
-    order = np.argsort(-values, kind="stable")[:top_k]
-    rows, cols = np.unravel_index(best[order], maps.shape[1:])
-    half = (field.size - 1) / 2
-    patches = [_crop(images[i], int(round(field.start + field.jump * r - half)),
-                     int(round(field.start + field.jump * c - half)), field.size)
-               for i, r, c in zip(order, rows, cols)]
-    positions = np.stack([order, rows, cols], axis=1).astype(int)
-    return Patches(np.stack(patches), values[order], positions)
+        [..., filters] for start in range(0, len(images), batch_size)])
+    found = []
+    for index in range(len(filters)):
+        flat = maps[..., index].reshape(len(maps), -1)
+        best = flat.argmax(axis=1)
+        values = flat[np.arange(len(flat)), best]
+        order = np.argsort(-values, kind="stable")[:top_k]
+        rows, cols = np.unravel_index(best[order], maps.shape[1:3])
+        half = (field.size - 1) / 2
+        patches = [_crop(images[i], int(round(field.start + field.jump * r - half)),
+                         int(round(field.start + field.jump * c - half)), field.size)
+                   for i, r, c in zip(order, rows, cols)]
+        positions = np.stack([order, rows, cols], axis=1).astype(int)
+        found.append(Patches(np.stack(patches), values[order], positions))
+    return found if several else found[0]
 
 
 def filter_by_gradient_ascent(model, layer_name, filter_index, steps=40, step_size=None,
