@@ -18,7 +18,8 @@ export KERAS_BACKEND := tensorflow
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: help install browser bubblewrap book test test-fast lab exercises notebooks bench lock clean grade sensitivity
+.PHONY: help install browser bubblewrap book test test-fast lab exercises notebooks bench lock clean grade sensitivity \
+        grade-scheduler grade-worker
 
 help:
 	@echo "make book       build the book into _build/html/index.html (creates .venv if missing)"
@@ -28,6 +29,7 @@ help:
 	@echo "make notebooks  re-execute book/ chapters in place, storing their outputs"
 	@echo "make bench      run the benchmarks in bench/ (results go in BENCHMARKS.md by hand)"
 	@echo "make grade SUBMISSIONS=path   grade a class (folder or zip) into grading/"
+	@echo "make grade-scheduler / make grade-worker SCHEDULER=tcp://HOST:8786   a Dask cluster to grade on"
 	@echo "make sensitivity  check the grader: solution full, release 0, wrong versions caught"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -91,6 +93,19 @@ grade: install bubblewrap
 
 sensitivity: install bubblewrap
 	$(BIN)/python tools/grade.py --sensitivity
+
+# A class too big for one machine (README.md): a Dask scheduler on one machine, workers on
+# every machine, each in its own checkout; then make grade ... GRADE_ARGS='--scheduler tcp://HOST:8786'.
+# WORKERS single-threaded worker processes (-1: one per core), with the course's tools importable.
+SCHEDULER_PORT ?= 8786
+WORKERS ?= -1
+grade-scheduler: install
+	$(BIN)/dask scheduler --port $(SCHEDULER_PORT) $(SCHEDULER_ARGS)
+
+grade-worker: install bubblewrap
+	@test -n "$(SCHEDULER)" || { echo "usage: make grade-worker SCHEDULER=tcp://HOST:8786"; exit 2; }
+	PYTHONPATH=$(CURDIR)/src:$(CURDIR)/tools PYTHONDONTWRITEBYTECODE=1 \
+	  $(BIN)/dask worker $(SCHEDULER) --nthreads 1 --nworkers $(WORKERS) $(WORKER_ARGS)
 
 # One universal lock: exact pins, with environment markers, for Linux and macOS on Apple
 # silicon and every Python that pyproject.toml's requires-python allows (uv keeps the pins

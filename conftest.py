@@ -34,7 +34,7 @@ def pytest_collectstart(collector):
 
 
 # The longest scopes first, so that neither worker is left with a long one at the end.
-LONGEST_FIRST = ("test_numerics.py", "test_grade_pipeline.py", "test_autograde.py")
+LONGEST_FIRST = ("test_numerics.py", "test_grade_pipeline.py", "test_autograde.py", "test_dispatch.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,5 +1,6 @@
 """Tests of cnnbook.checks: the assertions that exercises' test cells call."""
 
+import json
 import math
 import re
 
@@ -521,3 +522,359 @@ def test_the_students_code_stays_blocked_inside_reference_parts():
                     checks.forbidden(ops, ["conv2d", "conv2d_naive"], "cnnbook.ops"):
                 attempt()
     assert checks._REFERENCES == ()
+
+
+# ------------------------------------ blocked code recognised by what it is (issue 23, item 3)
+def _copy_of(function, name):
+    """A new function running ``function``'s code under another name, as a student could build it."""
+    import types
+
+    copy = types.FunctionType(function.__code__.replace(co_name=name), function.__globals__, name,
+                              function.__defaults__, function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    return copy
+
+
+def test_forbidden_catches_a_renamed_copy_of_the_reference():
+    from cnnbook import ops
+
+    mine = _copy_of(ops.zero_pad, "my_pad")
+    with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            mine(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_forbidden_catches_the_reference_compiled_again_from_its_source():
+    """What runpy or exec of the module's file gives: a new code object with the same content."""
+    import inspect
+    import textwrap
+
+    from cnnbook import ops
+
+    namespace = dict(vars(ops))
+    exec(compile(textwrap.dedent(inspect.getsource(ops.zero_pad)), "elsewhere.py", "exec"), namespace)
+    assert namespace["zero_pad"].__code__ is not ops.zero_pad.__code__
+    with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            namespace["zero_pad"](np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_no_calls_to_catches_a_renamed_copy():
+    import json
+
+    mine = _copy_of(json.dumps, "mine")
+    with pytest.raises(AssertionError, match="json.dumps"):
+        with checks.no_calls_to([json.dumps], "json.dumps"):
+            mine([1])
+
+
+def test_forbidden_lets_a_different_function_of_the_same_name_run():
+    from cnnbook import ops
+
+    def zero_pad(X, pad):  # the student's own, named like the reference
+        return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+    with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+        assert zero_pad(np.zeros((1, 2, 2, 1)), 1).shape == (1, 4, 4, 1)
+
+
+# ------------------------------------------------------ plain data and observe (issue 23)
+class _Lazy:
+    """A result whose conversion to an array calls the reference, after the window if it can."""
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.compute(), dtype=dtype)
+
+
+def test_plain_keeps_numbers_arrays_and_containers():
+    value = checks.plain((3, 2.5, "same", None, True, np.float32(1.5), np.arange(3),
+                          [np.int64(2)], {"a": (1, 2)}))
+    assert value[:5] == (3, 2.5, "same", None, True)
+    assert type(value[5]) is np.float32 and type(value[7][0]) is np.int64
+    assert value[6].tolist() == [0, 1, 2] and value[8] == {"a": (1, 2)}
+
+
+def test_plain_copies_arrays():
+    array = np.zeros(3)
+    copy = checks.plain(array)
+    array[0] = 1
+    assert copy[0] == 0
+
+
+@pytest.mark.parametrize("value, kind", [
+    (type("Liar", (int,), {"__eq__": lambda self, other: True})(3), "Liar"),
+    ((v for v in range(3)), "generator"),
+    (_Lazy(lambda: [1.0]), "_Lazy"),
+    (np.array(["a"], dtype=object), "array of object"),
+    (type("MyArray", (np.ndarray,), {})((2,)), "MyArray"),
+    ({1.5: 2}, "key of type float"),
+])
+def test_plain_refuses_what_could_lie(value, kind):
+    with pytest.raises(checks.Refused, match=kind):
+        checks.plain(value, "f(x)")
+
+
+def test_a_tensor_crosses_as_its_values_and_comes_back_a_tensor():
+    tf = _tf()
+    value = checks.observe("f()", lambda: (tf.constant([1.0, 2.0]), tf.Variable(3.0)))
+    assert all(isinstance(v, tf.Tensor) and not isinstance(v, np.ndarray) for v in value)
+    assert value[0].numpy().tolist() == [1.0, 2.0] and float(value[1]) == 3.0
+    back = checks._decode(json.loads(json.dumps(checks._encode(checks.plain(value)))))
+    assert checks._materialize(back)[0].numpy().tolist() == [1.0, 2.0]
+
+
+def test_observe_turns_a_lazy_result_into_data_inside_the_blocked_window():
+    """Issue 23's lazy results: an object computing its array with the reference after the
+    window closes is refused inside it, before anything of it runs."""
+    from cnnbook import ops
+
+    x = np.zeros((1, 2, 2, 1))
+    with pytest.raises(checks.Refused, match="_Lazy"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            checks.observe("zero_pad(x, 1)", lambda: _Lazy(lambda: ops.zero_pad(x, 1)))
+
+
+def test_observe_returns_what_the_call_returns_and_its_cpu_time():
+    value, seconds = checks.observe("f()", lambda: [1, 2], timed=True)
+    assert value == [1, 2] and seconds >= 0
+
+
+def test_encode_and_decode_round_trip_keep_types():
+    value = (1, 2.5, float("nan"), "s", None, [np.int8(3), np.arange(4.0).reshape(2, 2)],
+             {"k": True, 2: np.bool_(False)})
+    back = checks._decode(json.loads(json.dumps(checks._encode(value))))
+    assert back[:2] == (1, 2.5) and back[2] != back[2] and back[3:5] == ("s", None)
+    assert type(back[5][0]) is np.int8 and back[5][1].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert back[6] == {"k": True, 2: False} and type(back[6][2]) is np.bool_
+
+
+def test_replaying_returns_the_records_in_order_without_calling():
+    records = [{"what": "f(1)", "value": 2}, {"what": "f(2)", "value": {"tuple": [3, 4]}}]
+    with checks.replaying(records) as replay:
+        assert checks.observe("f(1)", lambda: 1 / 0) == 2
+        assert checks.observe("f(2)", lambda: 1 / 0) == (3, 4)
+    assert replay.used == 2 and not checks.in_judge()
+
+
+def test_replaying_fails_a_test_whose_calls_do_not_match_the_record():
+    with checks.replaying([{"what": "f(1)", "value": 2}], stopped="NameError: f"):
+        with pytest.raises(AssertionError, match="expected f\\(2\\), the notebook recorded f\\(1\\)"):
+            checks.observe("f(2)", lambda: 0)
+        with pytest.raises(AssertionError, match="stopped in the notebook before it called f\\(3\\) "
+                                                 "\\(NameError: f\\)"):
+            checks.observe("f(3)", lambda: 0)
+
+
+def test_replaying_raises_what_the_students_function_raised():
+    records = [{"what": "size('full')", "error": {"type": "ValueError", "message": "bad padding"}},
+               {"what": "size('x')", "error": {"type": "SystemExit", "message": "1"}}]
+    with checks.replaying(records):
+        with pytest.raises(ValueError, match="bad padding"):
+            checks.observe("size('full')", lambda: 0)
+        with pytest.raises(Exception, match="1") as error:
+            checks.observe("size('x')", lambda: 0)
+    assert type(error.value) is Exception  # never SystemExit in the judge
+
+
+def test_replaying_fails_a_call_made_while_a_students_thread_ran():
+    with checks.replaying([{"what": "f()", "value": 1, "threads": ["Thread-1 (patch)"]}]):
+        with pytest.raises(AssertionError, match="thread started by your code \\(Thread-1"):
+            checks.observe("f()", lambda: 1)
+
+
+def test_held_out_is_the_fixed_seed_outside_the_judge_and_fresh_inside():
+    assert checks.held_out(1) == 1
+    with checks.replaying([]):
+        seeds = {checks.held_out(1) for _ in range(3)}
+    assert 1 not in seeds and len(seeds) == 3
+
+
+def test_blocking_is_off_in_the_judge():
+    from cnnbook import ops
+
+    with checks.replaying([]), checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+        assert ops.zero_pad(np.zeros((1, 1, 1, 1)), 1).shape == (1, 3, 3, 1)
+
+
+def _saved(model):
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), "m.keras")
+    model.save(path)
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def test_a_model_crosses_as_a_keras_file_and_comes_back_equal():
+    _tf()
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")])
+    back = checks.observe("build()", lambda: model)
+    assert back is not model and isinstance(back, keras.Model)
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(back(x), model(x), atol=1e-6)
+
+
+def test_a_custom_layer_or_a_lambda_is_refused():
+    _tf()
+    import keras
+
+    class Lookup(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    custom = keras.Sequential([keras.Input((4,)), Lookup()])
+    with pytest.raises(checks.Refused, match="Lookup, which is not one of Keras' own"):
+        checks.load_model(_saved(custom))
+    lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
+    with pytest.raises(checks.Refused, match="Lambda"):
+        checks.load_model(_saved(lam))
+
+
+def test_batches_reads_a_dataset_and_refuses_anything_else():
+    tf = _tf()
+    dataset = tf.data.Dataset.from_tensor_slices((np.arange(5.0), np.arange(5))).batch(2)
+    found = checks.batches(dataset, "make_dataset(...)")
+    assert [len(y) for _, y in found] == [2, 2, 1] and type(found[0][0]) is np.ndarray
+    with pytest.raises(AssertionError, match="make_dataset\\(...\\) is a list, expected a tf.data.Dataset"):
+        checks.batches([1, 2], "make_dataset(...)")
+
+
+def test_observe_records_a_blocked_call_whose_error_the_student_caught(monkeypatch):
+    """The window closes inside observe: what it finds then is part of the observation."""
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+    x = np.zeros((1, 2, 2, 1))
+
+    def sneaky(x):
+        try:
+            return alias(x, 1)
+        except AssertionError:
+            return np.zeros((1, 4, 4, 1))
+
+    emitted = []
+    monkeypatch.setattr(checks, "_RECORD", True)
+    monkeypatch.setattr(checks, "_emit", emitted.append)
+    with pytest.raises(AssertionError, match="another name or route"):
+        checks.observe("zero_pad(x, 1)", lambda: sneaky(x),
+                       blocked=[checks.forbidden(ops, ["zero_pad"], "cnnbook.ops")])
+    assert [e["what"] for e in emitted] == ["zero_pad(x, 1)"] and "error" in emitted[0]
+    assert "another name or route" in emitted[0]["error"]["message"]
+
+
+def test_observe_records_plain_data_a_judge_can_read(monkeypatch):
+    emitted = []
+    monkeypatch.setattr(checks, "_RECORD", True)
+    monkeypatch.setattr(checks, "_emit", emitted.append)
+    value = checks.observe("f()", lambda: (np.arange(3), 2))
+    (record,) = json.loads(json.dumps(emitted))
+    with checks.replaying([record]):
+        back = checks.observe("f()", lambda: 1 / 0)
+    assert back[0].tolist() == value[0].tolist() == [0, 1, 2] and back[1] == 2
+
+
+# ---------------------------------------- the machinery reached from inside (issue 23, class 4)
+def _hooks():
+    """The profile hooks in place, innermost first, with their closures by name."""
+    import sys
+
+    found, hook = [], sys.getprofile()
+    while hook is not None:
+        cells = dict(zip(hook.__code__.co_freevars, [c.cell_contents for c in hook.__closure__ or ()]))
+        found.append(cells)
+        hook = cells.get("previous")
+    return found
+
+
+def test_emptying_the_watch_and_calling_the_reference_fails():
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+
+    def unblocking_pad(x, pad):
+        for cells in _hooks():
+            cells["watch"].blocked.clear()
+        return alias(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking of cnnbook.ops"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            unblocking_pad(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_a_forged_verdict_in_the_watchs_cache_fails():
+    from cnnbook import ops
+
+    alias = ops.zero_pad
+
+    def poisoning_pad(x, pad):
+        for cells in _hooks():
+            cells["watch"].seen[id(alias.__code__)] = (alias.__code__, None)
+        return alias(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            poisoning_pad(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_taking_the_blockers_saved_original_fails():
+    from cnnbook import ops
+
+    def original_of_blocker(x, pad):
+        blocker = ops.zero_pad
+        saved = next(c.cell_contents for c in blocker.__closure__ if isinstance(c.cell_contents, dict))
+        real = saved["zero_pad"]
+        import sys
+        hook = sys.getprofile()  # and the hook's watch swapped for one that blocks nothing
+        cell = hook.__closure__[hook.__code__.co_freevars.index("watch")]
+        cell.cell_contents = type(cell.cell_contents)({})
+        return real(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            original_of_blocker(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_no_calls_to_fails_when_its_watch_is_emptied():
+    import json
+
+    alias = json.dumps
+
+    def unwatching():
+        for cells in _hooks():
+            cells["watch"].blocked.clear()
+        return alias([1])
+
+    with pytest.raises(AssertionError, match="changed the grader's watch of json.dumps"):
+        with checks.no_calls_to([json.dumps], "json.dumps"):
+            unwatching()
+
+
+def test_nested_windows_with_the_graders_restore_raise_no_false_alarm():
+    """Exercise 2's tests nest two forbidden windows; the grader's restore after the inner one puts
+    the module's names back as they were before any student code: not a change of the blocking."""
+    import sys
+
+    from cnnbook import ops
+
+    snapshot = dict(vars(ops))
+
+    def graders_restore():
+        for key, value in snapshot.items():
+            if vars(ops).get(key) is not value:
+                setattr(ops, key, value)
+        sys.setprofile(None)
+
+    checks._AFTER_CALL.append(graders_restore)
+    try:
+        value = checks.observe("pool", lambda: np.max(np.ones((2, 2))),
+                               blocked=[checks.forbidden(ops, ["pool2d"], "cnnbook.ops"),
+                                        checks.forbidden(ops, ["conv2d"], "cnnbook.ops")])
+    finally:
+        checks._AFTER_CALL.remove(graders_restore)
+    assert value == 1.0

@@ -163,3 +163,95 @@ def test_load_cifar10_failed_download_names_make_shapes(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", failed_download)
     with pytest.raises(ConnectionError, match="make_shapes"):
         data.load_cifar10(timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def unmoved():
+    return data.make_shapes(200, seed=5, return_boxes=True)
+
+
+def test_move_zero_and_turn_zero_give_the_images_as_drawn(unmoved):
+    again = data.make_shapes(200, seed=5, return_boxes=True, move=(0, 0), turn=0)
+    for one, other in zip(unmoved, again):
+        np.testing.assert_array_equal(one, other)
+
+
+def test_move_shifts_each_object_by_whole_pixels_over_the_same_background(unmoved):
+    images, labels, boxes, masks = unmoved
+    moved_images, moved_labels, moved_boxes, moved_masks = data.make_shapes(200, seed=5, return_boxes=True,
+                                                                            move=(3, -2))
+    np.testing.assert_array_equal(moved_labels, labels)
+    inside = (boxes[:, 0] >= 2) & (boxes[:, 3] <= 29)  # still whole after 3 down and 2 left
+    assert inside.sum() > 100
+    np.testing.assert_array_equal(moved_boxes[inside] - boxes[inside], np.tile([-2, 3, -2, 3], (inside.sum(), 1)))
+    np.testing.assert_array_equal(moved_masks[inside, 3:, :30], masks[inside, :29, 2:])
+    # The background is not moved: where neither object lies, the pixels are those drawn.
+    background = ~(masks | moved_masks)
+    np.testing.assert_array_equal(moved_images[background], images[background])
+
+
+def test_move_cuts_objects_at_the_frame_and_fills_no_border(unmoved):
+    images, _, boxes, masks = unmoved
+    moved_images, _, _, moved_masks = data.make_shapes(200, seed=5, return_boxes=True, move=(8, 8))
+    cut = (boxes[:, 2:] + 8 > 32).any(axis=1)
+    assert cut.any() and (~cut).any()
+    assert (moved_masks[cut].sum(axis=(1, 2)) < masks[cut].sum(axis=(1, 2))).all()
+    np.testing.assert_array_equal(moved_masks[~cut].sum(axis=(1, 2)), masks[~cut].sum(axis=(1, 2)))
+    # The top rows, uncovered by the move, are the image's own background: no edge repeated.
+    top = ~(masks[:, :8] | moved_masks[:, :8])
+    np.testing.assert_array_equal(moved_images[:, :8][top], images[:, :8][top])
+
+
+def test_turn_is_counter_clockwise_as_displayed():
+    # An upright arrow points right; its head carries more pixels than its shaft, so the
+    # mean of its pixels lies on the side it points to (by about half a pixel).
+    def offsets(turn):
+        _, _, boxes, masks = data.make_shapes(12, seed=3, classes=("arrow",), max_rotation=0,
+                                              return_boxes=True, turn=turn)
+        centres = [(np.nonzero(mask)[1].mean() + 0.5, np.nonzero(mask)[0].mean() + 0.5) for mask in masks]
+        return np.mean(np.array(centres) - (boxes[:, :2] + boxes[:, 2:]) / 2, axis=0)  # (right, down)
+
+    right, down = offsets(0)
+    assert right > 0.25 and abs(down) < 0.15
+    right, down = offsets(90)
+    assert down < -0.25 and abs(right) < 0.15  # points up
+    right, down = offsets(-90)
+    assert down > 0.25 and abs(right) < 0.15  # points down
+
+
+@pytest.mark.parametrize("kwargs, match", [({"move": 3}, "move"), ({"move": (1, 2, 3)}, "move"),
+                                           ({"move": ("a", 0)}, "move"), ({"turn": "90"}, "turn"),
+                                           ({"turn": True}, "turn")])
+def test_bad_move_or_turn_is_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.make_shapes(2, **kwargs)
+
+
+def test_shape_circles_hold_the_drawn_objects():
+    """Each object's pixels lie in its circle (stretched by at most 10 %), which fits in the frame."""
+    _, _, _, masks = data.make_shapes(300, seed=5, return_boxes=True)
+    centres, radii = data.shape_circles(300, seed=5)
+    assert ((centres - radii[:, None] >= 0) & (centres + radii[:, None] <= 32)).all()
+    rows, cols = np.indices((32, 32)) + 0.5
+    distance = np.hypot(cols - centres[:, 0, None, None], rows - centres[:, 1, None, None])
+    farthest = np.where(masks, distance, 0).max(axis=(1, 2))
+    assert (farthest <= 1.1 * radii + 1).all()
+    assert (farthest >= 0.5 * radii).all()  # the objects fill their circles: not the circles of other images
+
+
+def test_shape_circles_follow_make_shapes_moves():
+    """A move shifts the object by the move: its mask's centre of mass moves with the circle's centre."""
+    masks = data.make_shapes(200, seed=2, return_boxes=True)[3]
+    moved = data.make_shapes(200, seed=2, move=(1, 1), return_boxes=True)[3]
+    centres, radii = data.shape_circles(200, seed=2)
+    inside = ((centres + 1 + radii[:, None]) <= 32).all(axis=1)  # moved circle still in the frame: nothing cut
+    rows, cols = np.indices((32, 32)) + 0.5
+    def centre_of_mass(m):
+        return np.stack([(m * cols).sum((1, 2)), (m * rows).sum((1, 2))], 1) / m.sum((1, 2))[:, None]
+    np.testing.assert_allclose(centre_of_mass(moved)[inside] - centre_of_mass(masks)[inside], 1, atol=0.35)
+
+
+def test_shape_circles_check_arguments():
+    """Bad arguments raise as in make_shapes."""
+    with pytest.raises(ValueError, match="num_images"):
+        data.shape_circles(0)

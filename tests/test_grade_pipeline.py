@@ -8,6 +8,9 @@ then run again unchanged. Every bad student must score exactly what its
 reference student scores: graded for what it earned, no more. No feedback file of
 the class holds a line of a hidden test, although one student reads them by every
 route it has (tools/sandbox.py keeps them out of the kernels' sight).
+
+A second class (``TestAttacks``) holds the attacks of issue 23 on every assignment and the
+honest answers of issue 22, graded once with the judge deciding every test.
 """
 
 import hashlib
@@ -843,3 +846,95 @@ def test_a_cell_marked_locked_by_a_student_is_still_the_students():
     assert nbgrader_plugins.is_student_cell(cell)
     cell.metadata["nbgrader"]["grade_id"] = "setup"
     assert not nbgrader_plugins.is_student_cell(cell)
+
+
+# ------------------------------------------ issue 23: verdicts the kernel cannot decide
+# Every attack of issue 23 on every assignment it applies to (tools/make_class.py, attack_class),
+# and the honest answers written another right way (issue 22, item 2), graded in one class.
+# Flagged for a person: the attacks whose answer code reaches for the machinery (item 5); the
+# others (forged training, test data redrawn, another model) are defeated by the judge alone.
+FLAGGED = {"attack-lazy", "attack-liar", "attack-renamed", "attack-runpy", "attack-exec",
+           "attack-unblock", "attack-guard-fail", "attack-guard-thread", "attack-renamed-inception",
+           "attack-renamed-residual"}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory, cell_timeout):
+    """Grade the attack class of every assignment at once (two workers).
+
+    The honest students train networks (exercise 3's Part E): the per-cell limit is ten times
+    the floor of this machine now, and never below 600 s, so that a loaded machine does not
+    stop an honest cell (the CPU-time bars of the tests are measured apart from it).
+    """
+    tmp = tmp_path_factory.mktemp("attacks")
+    students, expect = {}, {}
+    for assignment in course.assignments():
+        files, scores = make_class.attack_class(assignment)
+        for student, notebooks in files.items():
+            students.setdefault(student, {}).update(notebooks)
+            expect[(student, assignment)] = scores[student]
+    folder = make_class.write_class(students, tmp / "submitted")
+    started = time.perf_counter()
+    results = grade.run(folder, tmp / "grading", jobs=2, quiet=True, timeout=max(600, 10 * cell_timeout))
+    return {"results": results, "expect": expect, "out": tmp / "grading",
+            "seconds": time.perf_counter() - started,
+            "by": {(s["student"], s["assignment"]): s for s in results["submissions"]}}
+
+
+def _attack_cases():
+    return sorted((a, s) for a in course.assignments() for s in make_class.attack_class(a)[1])
+
+
+@pytest.mark.slow
+class TestAttacks:
+    """Issue 23, item 6: each attack scores exactly what it is due; item 5: the reaching ones are flagged."""
+
+    @pytest.mark.parametrize("assignment, student", _attack_cases())
+    def test_scores_exactly_what_it_is_due(self, attacked, assignment, student):
+        row = attacked["by"][(student, assignment)]
+        assert not row["failed"], row["problems"]
+        assert row["score"] == attacked["expect"][(student, assignment)], (row["score"], row["problems"])
+
+    @pytest.mark.parametrize("assignment, student", [c for c in _attack_cases() if c[1] in FLAGGED])
+    def test_reaching_for_the_machinery_is_flagged(self, attacked, assignment, student):
+        problems = " ".join(attacked["by"][(student, assignment)]["problems"])
+        assert "reaches for the kernel or the grader" in problems, problems
+
+    def test_honest_answers_raise_no_flag_and_no_disagreement(self, attacked):
+        honest = [row for key, row in attacked["by"].items() if key[0].startswith("honest-")]
+        assert len(honest) >= 2
+        for row in honest:
+            assert row["problems"] == [], row
+
+    def test_every_lost_point_is_explained(self, attacked):
+        """A test cell that scored less than its points shows why: an error with a message."""
+        explained = 0
+        for path in sorted((attacked["out"] / "course" / "autograded").rglob("*.ipynb")):
+            for cell in nbformat.read(path, 4).cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if not nbgrader_plugins.is_test_cell(cell):
+                    continue
+                errors = [o for o in cell.outputs if o.output_type == "error"]
+                streams = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+                assert not streams, (path, meta.get("grade_id"))  # a warning never costs a point
+                for error in errors:
+                    assert f"{error.ename}: {error.evalue}".strip(": "), (path, meta.get("grade_id"))
+                    explained += 1
+        assert explained > 100
+
+
+@pytest.mark.slow
+def test_a_thread_or_a_trace_function_left_by_student_code_fails_the_next_tests():
+    """Issue 23, item 4: the grader fails a test that starts while a student's thread runs or a
+    trace function it set is in place (the function is removed first; the test still fails)."""
+    notebook = _graded_cells([("setup", "import sys, threading, time"),
+                              ("answer", "threading.Thread(target=time.sleep, args=(120,), daemon=True).start()"),
+                              ("test", "assert True"),
+                              ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert "GraderError" in _errors(notebook.cells[2])
+    assert "thread" in notebook.cells[2].outputs[-1].evalue
+    assert "GraderError" in _errors(notebook.cells[4])
+    notebook = _graded_cells([("setup", "import sys"), ("answer", "sys.settrace(lambda *args: None)"),
+                              ("test", "assert True")], timeout=60)
+    assert any("sys.settrace" in o.evalue for o in notebook.cells[2].outputs if o.output_type == "error")

@@ -102,9 +102,22 @@ def test_unbuilt_model_is_rejected():
 
 
 def test_layer_without_a_known_formula_is_rejected():
-    model = keras.Sequential([keras.Input((4, 4, 2)), layers.BatchNormalization()])
-    with pytest.raises(ValueError, match="is a BatchNormalization: no formula"):
+    model = keras.Sequential([keras.Input((4, 4, 2)), layers.LayerNormalization()])
+    with pytest.raises(ValueError, match="is a LayerNormalization: no formula"):
         models.parameter_rows(model)
+
+
+def test_batch_norm_formula_counts_scale_shift_and_the_two_moving_statistics():
+    model = keras.Sequential([keras.Input((4, 4, 32)), layers.BatchNormalization()])
+    assert models.layer_formula(model.layers[0]) == ("2·32 + 2·32", 128)
+    layer = model.layers[0]
+    assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 2
+
+
+def test_batch_norm_formula_without_scale_counts_three_per_channel():
+    model = keras.Sequential([keras.Input((5, 8)), layers.BatchNormalization(scale=False)])
+    assert models.layer_formula(model.layers[0]) == ("1·8 + 2·8", 24)
+    assert models.parameter_rows(model)[0].count == model.count_params()
 
 
 def test_grouped_convolution_is_rejected():

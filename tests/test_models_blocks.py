@@ -139,3 +139,98 @@ def test_blocks_keras_parameter_rows_agree_with_the_multiply_add_count():
     convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     assert models.multiply_adds(model) == sum(
         layer.count_params() * 4 * 4 for layer in convs)
+
+
+def test_residual_block_without_projection_counts_convolutions_and_batch_norms():
+    """Chapter 4's 18,688: 2·(3·3·32·32) bias-free weights and 2·(2·32 + 2·32) batch-norm numbers."""
+    model = block_model((8, 8, 32), 32, 1)
+    assert model.count_params() == 2 * 3 * 3 * 32 * 32 + 2 * (2 * 32 + 2 * 32) == 18_688
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == 2 * 3 * 3 * 32 * 32 + 2 * 2 * 32
+    assert models.parameter_rows(model)[-1].count == 0  # the ReLU after the addition
+
+
+def test_residual_block_with_projection_counts_its_one_by_one_convolution():
+    """Chapter 4's 58,112: two 3×3 convolutions, a 1×1 projection and three batch norms of 64 channels."""
+    model = block_model((8, 8, 32), 64, 2)
+    expected = 3 * 3 * 32 * 64 + 3 * 3 * 64 * 64 + 1 * 1 * 32 * 64 + 3 * 4 * 64
+    assert model.count_params() == expected == 58_112
+
+
+def test_residual_block_keeps_keras_default_initialisation_unless_told():
+    inputs = keras.Input((8, 8, 16))
+    default = keras.Model(inputs, models.residual_block(inputs, 32, name="a"))
+    he = keras.Model(inputs, models.residual_block(inputs, 32, name="b", kernel_initializer="he_normal"))
+    for suffix in ("conv1", "conv2", "projection"):
+        assert type(default.get_layer(f"a_{suffix}").kernel_initializer).__name__ == "GlorotUniform"
+        assert type(he.get_layer(f"b_{suffix}").kernel_initializer).__name__ == "HeNormal"
+
+
+def test_inception_module_with_batch_norm_normalises_every_convolution():
+    inputs = keras.Input((28, 28, 192))
+    model = keras.Model(inputs, models.inception_module(inputs, 64, 96, 128, 16, 32, 32, name="3a",
+                                                        batch_norm=True))
+    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    norms = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    assert len(convolutions) == len(norms) == 6 and not any(layer.use_bias for layer in convolutions)
+    assert tuple(model.output.shape) == (None, 28, 28, 256)
+    # the weights of GoogLeNet's 3a without biases, plus 4 numbers per channel of every convolution
+    assert model.count_params() == 163_328 + 4 * (64 + 96 + 128 + 16 + 32 + 32)
+
+
+def test_inception_module_default_is_googlenets_without_batch_norm():
+    assert not any(type(layer).__name__ == "BatchNormalization" for layer in googlenet_3a().layers)
+
+
+def test_weight_depth_counts_the_longest_path_not_the_branches():
+    assert models.weight_depth(googlenet_3a()) == 2          # a reduction, then a 3×3 or 5×5
+    assert models.weight_depth(block_model((8, 8, 16), 32, 2)) == 2   # the projection runs beside
+
+
+def test_weight_depth_of_a_sequential_model_is_its_number_of_weight_layers():
+    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3), layers.BatchNormalization(),
+                              layers.MaxPooling2D(), layers.Flatten(), layers.Dense(4), layers.Dense(2)])
+    assert models.weight_depth(model) == 3
+
+
+def test_weight_depth_enters_a_nested_model():
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(3)])
+    outer = keras.Sequential([keras.Input((4,)), inner, layers.Dense(1)])
+    assert models.weight_depth(outer) == 3
+
+
+def test_weight_depth_rejects_an_unbuilt_model():
+    with pytest.raises(ValueError, match="model must be built"):
+        models.weight_depth(keras.Sequential([layers.Dense(3)]))
+
+
+def googlenet():
+    """GoogLeNet from Szegedy et al. 2015's Table 1, without its local response normalisation."""
+    modules = {"3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
+               "4a": (192, 96, 208, 16, 48, 64), "4b": (160, 112, 224, 24, 64, 64),
+               "4c": (128, 128, 256, 24, 64, 64), "4d": (112, 144, 288, 32, 64, 64),
+               "4e": (256, 160, 320, 32, 128, 128), "5a": (256, 160, 320, 32, 128, 128),
+               "5b": (384, 192, 384, 48, 128, 128)}
+    inputs = keras.Input((224, 224, 3))
+    x = layers.Conv2D(64, 7, strides=2, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    x = layers.Conv2D(64, 1, activation="relu")(x)
+    x = layers.Conv2D(192, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    for name, filters in modules.items():
+        if name in ("4a", "5a"):
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        x = models.inception_module(x, *filters, name=name)
+    return keras.Model(inputs, layers.Dense(1000)(layers.GlobalAveragePooling2D()(x)))
+
+
+def test_googlenet_is_22_layers_deep_as_its_paper_says():
+    """"The network is 22 layers deep when counting only layers with parameters" (Szegedy et al. 2015)."""
+    assert models.weight_depth(googlenet()) == 22
+
+
+@pytest.mark.slow
+def test_resnet50_is_50_weight_layers_deep_and_54_with_its_projections():
+    net = keras.applications.ResNet50(weights=None)
+    assert models.weight_depth(net) == 50
+    assert sum(type(layer).__name__ in models.WEIGHT_LAYERS for layer in net.layers) == 54

@@ -281,3 +281,27 @@ def test_summary_says_how_the_kernels_ran(tmp_path):
     assert "Kernels: Each kernel ran in &lt;a&gt; sandbox." in page
     del results["sandbox"]
     assert "Kernels:" not in report.write_report(results, tmp_path / "plain.html").read_text()
+
+
+# ------------------------------------------------------------------ workers (issue 24)
+def test_workers_section_lists_each_worker_last_and_escaped(tmp_path):
+    results = make_results()
+    results["workers"] = [
+        {"worker": "lab-1", "host": "h1", "kernels": ["a fresh uid"], "submissions": 3,
+         "seconds": 31.5},
+        {"worker": EVIL, "host": "h2", "kernels": [], "submissions": 1, "seconds": 9.0}]
+    results["run"] = {"cluster": "the Dask scheduler at tcp://h1:8786", "workers": 2,
+                      "graded": 4, "seconds": 40.25}
+    page = report.write_report(results, tmp_path / "r.html").read_text(encoding="utf-8")
+    workers = section(page, "workers")
+    assert page.index('<h2 id="workers">') > page.index('<h2 id="needs-a-look">')
+    assert "This run: 4 submissions graded on the Dask scheduler at tcp://h1:8786 with " \
+           "2 workers in 40.2 s." in workers
+    assert "<td>lab-1</td><td>h1</td><td class=\"number\">3</td>" in workers
+    assert ">75%</td><td class=\"number\">31.5</td><td class=\"number\">10.5</td>" \
+           "<td>a fresh uid</td>" in workers
+    assert EVIL not in page and "&lt;script&gt;x&lt;/script&gt;" in workers
+
+
+def test_workers_section_without_workers(page):
+    assert "No submission was graded by a worker." in section(page, "workers")

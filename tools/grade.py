@@ -2,6 +2,7 @@
 
     make grade SUBMISSIONS=path/to/submissions.zip          # or a folder
     python tools/grade.py SUBMISSIONS [--out grading] [--jobs 2] [--timeout 120]
+    python tools/grade.py SUBMISSIONS --scheduler tcp://HOST:8786   # on a Dask cluster
 
 Submissions may come as one folder per student (``alice/01_convolution/01_convolution.ipynb``
 or ``alice/01_convolution.ipynb``) or as flat files named like nbgrader's
@@ -22,19 +23,24 @@ Writes, under ``--out`` (default ``grading/``):
     of students failing it; submissions that need a look.
 ``results.json``
     everything the report shows, for scripts; ``"sandbox"`` says how the kernels ran
-    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``).
+    (tools/sandbox.py: ``bubblewrap``, or the fallback ``unprivileged user``, or ``none``,
+    as each worker stated it; ``mixed`` when the workers differed).
 ``course/``
     the nbgrader course (``gradebook.db``, ``submitted/``, ``autograded/``,
     ``feedback/``): open it with nbgrader's formgrader for manual grading.
 
-Students are graded in parallel, one process and one kernel per worker, each with
-its own copy of the course and gradebook; the main process alone writes the
-course's gradebook. A submission is done once its grades are committed together
-with its row in the ``cnnbook_graded`` table (a digest of its notebooks). A run
-that is interrupted resumes where it stopped: a done submission whose notebooks
-are unchanged is not graded again, one the grader failed on is. A change of the
-grader (solutions, plugins, cnnbook, timeout) stops the run until ``--regrade``.
-Workers kill themselves when the run dies. Nothing in ``SUBMISSIONS`` is modified.
+Students are graded in parallel by the workers of a Dask cluster (tools/dispatch.py):
+a LocalCluster of ``--jobs`` processes on this machine, or the cluster whose scheduler
+``--scheduler`` names. Each worker has its own copy of the course and gradebook and one
+grading process (``Worker``: nbgrader and one kernel at a time); a task sends a
+submission's bytes and brings back its grades, autograded notebook and feedback. This
+process alone writes the course's gradebook. A submission is done once its grades are
+committed together with its row in the ``cnnbook_graded`` table (a digest of its
+notebooks, and the worker that graded it). A run that is interrupted (Ctrl-C, a crash)
+resumes where it stopped: a done submission whose notebooks are unchanged is not graded
+again, one the grader failed on is. A change of the grader (solutions, plugins,
+cnnbook, timeout) stops the run until ``--regrade``. Local workers and grading
+processes kill themselves when the run dies. Nothing in ``SUBMISSIONS`` is modified.
 
 Testing hook: ``CNNBOOK_GRADE_KILL_AFTER=N`` makes the run kill itself (SIGKILL)
 right after merging its N-th submission.
@@ -43,6 +49,7 @@ right after merging its N-th submission.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import hashlib
 import json
@@ -67,6 +74,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import course  # noqa: E402
 import nbgrader_plugins  # noqa: E402
+import report  # noqa: E402
 
 COURSE_ID = "cnn-course"
 MARKS = "cnnbook_graded"  # table in the gradebook: which submissions are merged, and from what
@@ -74,7 +82,7 @@ FALLBACK_REGEXP = r"(?P<student_id>[^_/]+)_(?P<file_id>.+)"
 SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
 RETRY = "retry"  # the digest recorded for a submission whose grading failed: graded again next run
 # Everything that changes grades besides the submissions: a change means --regrade.
-GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/course.py",
+GRADER_FILES = ("nbgrader_config.py", "tools/nbgrader_plugins.py", "tools/judge.py", "tools/course.py",
                 "src/cnnbook/*.py", "requirements.lock")
 
 
@@ -93,12 +101,13 @@ class FileGuard:
 
     ``roots`` maps a label (how the report names a place) to a folder; ``names`` are
     the files and folders under each root to guard (everything under a folder, files
-    added later included).
+    added later included). ``saved`` is a snapshot taken earlier ({path: (label, bytes)}),
+    instead of the files as they are now.
     """
 
-    def __init__(self, roots, names):
+    def __init__(self, roots, names, saved=None):
         self.places = [(label, Path(root), names) for label, root in roots.items()]
-        self.saved = self._read()
+        self.saved = self._read() if saved is None else saved
 
     def _read(self):
         found = {}
@@ -367,20 +376,41 @@ def tampering(sub, release_dir):
 
 
 # What no guard stops is flagged for a person: answer code that reaches for the kernel,
-# the grader or files. Read from the syntax tree, so comments and strings do not count.
+# the grader, the machinery of the checks or files. Read from the syntax tree, so comments
+# and strings do not count (issue 23, item 5).
 REACHING_NAMES = {"get_ipython", "inspect", "gc", "ctypes", "builtins", "__builtins__",
                   "subprocess", "os", "pathlib", "shutil", "open", "setattr", "delattr",
-                  "globals", "vars", "__import__", "importlib", "threading", "signal", "exec",
-                  "eval", "compile"}
+                  "globals", "vars", "__import__", "importlib", "threading", "_thread", "signal",
+                  "exec", "eval", "compile", "runpy", "__file__", "io", "codecs", "glob",
+                  "fileinput", "mmap", "socket", "urllib", "multiprocessing", "concurrent",
+                  "atexit", "weakref", "sysconfig", "site", "marshal", "pickle", "dill", "zmq",
+                  "ipykernel", "jupyter_client"}
 REACHING_ATTRIBUTES = {"_getframe", "settrace", "setprofile", "__code__", "__subclasses__",
                        "__globals__", "__builtins__", "__dict__", "f_back", "f_globals",
-                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__"}
+                       "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__", "__closure__",
+                       "cell_contents", "co_code", "co_consts", "co_names", "__func__",
+                       "__wrapped__", "__self__", "__file__", "__loader__", "__spec__",
+                       "_current_frames", "settrace_all_threads", "setprofile_all_threads",
+                       "getprofile", "gettrace",
+                       "monitoring", "read_text", "read_bytes", "gfile", "read_file",
+                       "fromfile", "loadtxt", "genfromtxt", "memmap", "fromregex", "open"}
+# NumPy's and TensorFlow's readers of files, reached as an attribute of the module.
+READERS = {"np": {"load"}, "numpy": {"load"}, "tf": {"io"}, "tensorflow": {"io"}}
+# A class defining one of these makes objects that can answer a test falsely or lazily.
+LYING_METHODS = {"__eq__", "__ne__", "__array__", "__array_interface__", "__array_ufunc__",
+                 "__array_function__", "__iter__", "__next__", "__index__", "__float__",
+                 "__int__", "__bool__", "__instancecheck__", "__class_getitem__"}
+
+
+def _is_dunder_or_computed(node):
+    """True unless ``node`` is a string constant that is not a dunder name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.startswith("__") or node.value.startswith("co_")
+    return True
 
 
 def reaching_lines(source):
     """Return [(line number, why)] of the lines of ``source`` that reach beyond the answer."""
-    import ast
-
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -398,8 +428,14 @@ def reaching_lines(source):
             why = node.id
         elif isinstance(node, ast.alias) and node.name.split(".")[0] in REACHING_NAMES | {"sys"}:
             why = f"import {node.name}"
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.split(".")[0] in REACHING_NAMES | {"sys"}:
+            why = f"from {node.module} import"
         elif isinstance(node, ast.Attribute) and node.attr in REACHING_ATTRIBUTES:
             why = node.attr
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.attr in READERS.get(node.value.id, ()):
+            why = f"{node.value.id}.{node.attr}"
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
             base = node.value
             while isinstance(base, ast.Attribute):
@@ -407,6 +443,18 @@ def reaching_lines(source):
             if isinstance(base, ast.Name) and (base.id in imported or base.id[:1].isupper()
                                                  or base.id in ("np", "tf", "keras")):
                 why = f"sets {ast.unparse(node)}"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 and \
+                _is_dunder_or_computed(node.args[1]):
+            why = f"{node.func.id} with a computed or special name"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "replace" and any((k.arg or "").startswith("co_") for k in node.keywords):
+            why = "code.replace"
+        elif isinstance(node, ast.ClassDef):
+            methods = sorted(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                             and n.name in LYING_METHODS)
+            if methods:
+                why = f"a class defining {', '.join(methods)}"
         if why and hasattr(node, "lineno"):
             found.append((node.lineno, why))
     return sorted(set(found))
@@ -462,9 +510,18 @@ STOPS = {
 
 
 def _notebook_problems(path):
-    """Problems visible in an autograded notebook's outputs."""
+    """Problems visible in an autograded notebook's outputs, and where the judge and kernel differ."""
     problems = []
-    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+    notebook = nbformat.read(path, as_version=4)
+    notes = notebook.metadata.get("cnnbook", {}).get("judge", {})
+    for row in notes.get("disagree", []):
+        problems.append(f"{path.stem}: the notebook's own checks and the grader's judge disagree on "
+                        f"{row.get('test')} (notebook: {row.get('kernel')}, grader: {row.get('judge')}): "
+                        "the grader's verdict counts")
+    for row in notes.get("unused", []):
+        problems.append(f"{path.stem}: the notebook recorded {row.get('records')} more results of "
+                        f"{row.get('test')} than the test asked for")
+    for index, cell in enumerate(notebook.cells):
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") in STOPS:
@@ -554,7 +611,11 @@ def failure(task, why, seconds=0):
 
 
 class Worker:
-    """A worker process with its own copy of the course; killed and restarted on a hang."""
+    """A grading process with its own copy of the course; killed and restarted on a hang.
+
+    Each Dask worker has one (dispatch.GradingPlugin): nbgrader and the kernels run in
+    it, not in the Dask worker, which a submission can then never take down.
+    """
 
     def __init__(self, template, folder, env):
         self.template, self.folder, self.env = template, Path(folder), env
@@ -653,26 +714,39 @@ def _marks_table(gb):
 
     gb.db.execute(text(
         f"CREATE TABLE IF NOT EXISTS {MARKS} (student TEXT, assignment TEXT, digest TEXT, "
-        "problems TEXT, seconds REAL, PRIMARY KEY (student, assignment))"))
+        "problems TEXT, seconds REAL, worker TEXT, PRIMARY KEY (student, assignment))"))
+    columns = [row[1] for row in gb.db.execute(text(f"PRAGMA table_info({MARKS})"))]
+    if "worker" not in columns:  # a gradebook of a run before issue 24
+        gb.db.execute(text(f"ALTER TABLE {MARKS} ADD COLUMN worker TEXT"))
     gb.db.commit()
 
 
 def graded_marks(course_dir):
-    """Return {(student, assignment): (digest, problems, seconds)} of merged submissions."""
+    """Return {(student, assignment): (digest, problems, seconds, worker)} of merged submissions.
+
+    ``worker`` is {"worker", "host", "kernels", "description"} of the worker that graded it
+    (its name, its machine, how its kernels ran: tools/sandbox.py's mode and sentence);
+    None for a submission with no worker (nothing to grade, or merged before issue 24).
+    """
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
     with Gradebook(_db(course_dir), COURSE_ID) as gb:
         _marks_table(gb)
-        rows = gb.db.execute(text(f"SELECT student, assignment, digest, problems, seconds FROM {MARKS}"))
-        return {(r[0], r[1]): (r[2], json.loads(r[3]), r[4]) for r in rows}
+        rows = gb.db.execute(text(
+            f"SELECT student, assignment, digest, problems, seconds, worker FROM {MARKS}"))
+        return {(r[0], r[1]): (r[2], json.loads(r[3]), r[4], json.loads(r[5]) if r[5] else None)
+                for r in rows}
 
 
 def merge(course_dir, result, digest, problems):
     """Write one graded submission into the course's gradebook.
 
-    Its grades and its row in the ``cnnbook_graded`` table (what says it is done)
-    are committed together; a run killed before that commit grades it again.
+    Its grades and its row in the ``cnnbook_graded`` table (what says it is done, and
+    which worker graded it) are committed together; a run killed before that commit
+    grades it again. The autograded notebook and the feedback come as bytes in
+    ``result["files"]`` ({"autograded/<path>" or "feedback/<path>": bytes}), from
+    whichever machine graded it.
     """
     from nbgrader.api import Gradebook
     from sqlalchemy import text
@@ -680,10 +754,8 @@ def merge(course_dir, result, digest, problems):
     student, assignment = result["student"], result["assignment"]
     course_dir = Path(course_dir)
     for kind in ("submitted", "autograded", "feedback"):
-        target = course_dir / kind / student / assignment
-        shutil.rmtree(target, ignore_errors=True)
-        if result.get(kind) and Path(result[kind]).exists():
-            shutil.copytree(result[kind], target)
+        shutil.rmtree(course_dir / kind / student / assignment, ignore_errors=True)
+    write_files(course_dir, student, assignment, result.get("files") or {})
     if "notebooks" in result:  # the bytes collected, not a copy a kernel could have reached
         target = course_dir / "submitted" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
@@ -705,10 +777,36 @@ def merge(course_dir, result, digest, problems):
                 grade.needs_manual_grade = manual_needed
         gb.db.execute(text(f"DELETE FROM {MARKS} WHERE student = :s AND assignment = :a"),
                       {"s": student, "a": assignment})
-        gb.db.execute(text(f"INSERT INTO {MARKS} VALUES (:s, :a, :d, :p, :t)"),
-                      {"s": student, "a": assignment, "d": digest,
-                       "p": json.dumps(problems), "t": result.get("seconds", 0)})
+        worker = {k: result[k] for k in ("worker", "host", "kernels") if result.get(k)}
+        if result.get("kernels_description"):
+            worker["description"] = result["kernels_description"]
+        gb.db.execute(text(f"INSERT INTO {MARKS} (student, assignment, digest, problems, "
+                           "seconds, worker) VALUES (:s, :a, :d, :p, :t, :w)"),
+                      {"s": student, "a": assignment, "d": digest, "p": json.dumps(problems),
+                       "t": result.get("seconds", 0),
+                       "w": json.dumps(worker) if worker.get("worker") else None})
         gb.db.commit()
+
+
+def write_files(course_dir, student, assignment, files):
+    """Write the files a worker sent back into the course; return the paths written.
+
+    ``files`` maps ``"autograded/<path>"`` or ``"feedback/<path>"`` to bytes; each lands
+    in ``<kind>/<student>/<assignment>/<path>`` of ``course_dir``. A name of another kind,
+    or a path that would leave that folder, is not written.
+    """
+    written = []
+    for name, data in files.items():
+        kind, _, relative = name.partition("/")
+        folder = (Path(course_dir) / kind / student / assignment).resolve()
+        target = (folder / relative).resolve()
+        if kind not in ("autograded", "feedback") or not relative \
+                or not target.is_relative_to(folder) or target == folder:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
+    return written
 
 
 def results_of(course_dir, assignment_names, students, timeout):
@@ -730,7 +828,7 @@ def results_of(course_dir, assignment_names, students, timeout):
                 if (sub.student_id, name) not in marks:
                     continue
                 graded.add(sub.student_id)
-                digest, problems, seconds = marks[(sub.student_id, name)]
+                digest, problems, seconds, _ = marks[(sub.student_id, name)]
                 results["submissions"].append({
                     "student": sub.student_id, "assignment": name, "score": sub.score,
                     "failed": digest == RETRY,
@@ -739,7 +837,51 @@ def results_of(course_dir, assignment_names, students, timeout):
                               for nb in sub.notebooks for g in nb.grades},
                 })
             results["missing"][name] = sorted(set(students) - graded)
+    results["workers"] = worker_figures(marks, assignment_names)
+    how = kernels_of(marks, assignment_names)
+    if how:
+        results["sandbox"] = how
     return results
+
+
+def kernels_of(marks, assignment_names):
+    """How the kernels of the merged submissions ran, from what their workers stated.
+
+    Returns {"mode", "description"} (tools/sandbox.py) when every worker's kernels ran
+    alike, {"mode": "mixed", ...} naming each way when they did not, None when no
+    submission was graded by a worker.
+    """
+    found = {}
+    for (_, assignment), (_, _, _, worker) in sorted(marks.items()):
+        if assignment in assignment_names and worker and worker.get("kernels"):
+            how = (worker["kernels"], worker.get("description") or worker["kernels"])
+            found.setdefault(how, set()).add(worker["worker"])
+    if len(found) == 1:
+        (mode, description), = found
+        return {"mode": mode, "description": description}
+    if found:
+        return {"mode": "mixed", "description": "the workers' kernels did not all run alike: " +
+                "; ".join(f"on {', '.join(sorted(names))}, {description}"
+                          for (_, description), names in sorted(found.items()))}
+    return None
+
+
+def worker_figures(marks, assignment_names):
+    """Per worker, the submissions it graded and the seconds it spent: [{"worker", "host",
+    "kernels", "submissions", "seconds"}], most submissions first (from the gradebook's marks)."""
+    figures = {}
+    for (_, assignment), (_, _, seconds, worker) in marks.items():
+        if assignment not in assignment_names or not worker:
+            continue
+        key = (worker["worker"], worker.get("host", ""))
+        row = figures.setdefault(key, {"worker": key[0], "host": key[1], "kernels": set(),
+                                       "submissions": 0, "seconds": 0.0})
+        row["submissions"] += 1
+        row["seconds"] = round(row["seconds"] + (seconds or 0), 2)
+        if worker.get("kernels"):
+            row["kernels"].add(worker["kernels"])
+    rows = [{**row, "kernels": sorted(row["kernels"])} for row in figures.values()]
+    return sorted(rows, key=lambda row: (-row["submissions"], row["host"], row["worker"]))
 
 
 # ------------------------------------------------------------------------- run
@@ -799,32 +941,108 @@ def _setup(out, assignment_names, timeout, regrade):
 
 
 def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
-        named_regexp=None, assignment_names=None, quiet=False):
-    """Grade a class; return the results dict (also written to ``out/results.json``)."""
+        named_regexp=None, assignment_names=None, quiet=False, scheduler=None):
+    """Grade a class; return the results dict (also written to ``out/results.json``).
+
+    The submissions are graded by the workers of a Dask cluster (tools/dispatch.py): the
+    one whose scheduler ``scheduler`` names (``tcp://host:8786``), reached first so that
+    one that cannot be reached ends the run within seconds, or else a LocalCluster of
+    ``jobs`` processes on this machine. This process alone writes the gradebook. Ctrl-C
+    stops the run (SystemExit 130); what was merged stays, and the next run grades the rest.
+    """
+    import dispatch
+
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if not assignment_names:  # every assignment that somebody submitted
-        found, _ = collect(submissions_path, course.assignments(), named_regexp)
-        assignment_names = sorted({a for _, a in found}) or course.assignments()
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    course_dir, template = _setup(out, assignment_names, timeout, regrade)
-    timeout = read_timeout(course_dir)
-    import sandbox
-    kernels = sandbox.mode()  # what the workers' kernels run in, stated in the report
+    state = {"tasks": [], "merged": 0, "timings": [], "workers": 0, "progress": None}
+    started = time.time()
+    try:
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(dispatch.connect(scheduler)) if scheduler else None
+            out.mkdir(parents=True, exist_ok=True)
+            if not assignment_names:  # every assignment that somebody submitted
+                found, _ = collect(submissions_path, course.assignments(), named_regexp)
+                assignment_names = sorted({a for _, a in found}) or course.assignments()
+            course_dir, template = _setup(out, assignment_names, timeout, regrade)
+            timeout = read_timeout(course_dir)
+            collected, unmatched, students = collect(submissions_path, assignment_names,
+                                                     named_regexp, with_students=True)
+            state.update(course_dir=course_dir)
+            tasks, digests, notes = _tasks(course_dir, template, collected, students, timeout,
+                                           regrade)
+            state.update(tasks=tasks, digests=digests)
+            jobs = min(jobs, len(tasks))
+            if tasks and client is None:  # the workers' files in out/workers, as the class's
+                client = stack.enter_context(dispatch.connect(None, jobs, out / "workers"))
+            state["workers"] = len(client.nthreads()) if tasks else 0
+            if not quiet:
+                where = f" (the Dask scheduler at {scheduler})" if scheduler else ""
+                print(f"{len(collected)} submissions from {len(students)} students; "
+                      f"{len(tasks)} to grade with {state['workers']} workers{where} "
+                      f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
+                link = dispatch.dashboard(client) if tasks else None
+                if link:
+                    print(f"Dask's dashboard: {link}", file=sys.stderr)
+                state["progress"] = Progress(len(tasks))
+            if tasks:
+                plugin = dispatch.GradingPlugin(
+                    secrets.token_hex(6), out, (out / "grader.sha256").read_text(),
+                    dispatch.course_files(), assignment_names, timeout,
+                    threads=1 if scheduler or jobs > 1 else None, template=template,
+                    local=not scheduler)
+                _merge_all(dispatch.grade_all(client, tasks, plugin), course_dir, digests,
+                           notes, state)
+    except KeyboardInterrupt:
+        if state["progress"]:
+            state["progress"].close()
+        saved = 0
+        if state["tasks"]:  # graded now from the same notebooks: the next run skips them
+            now = graded_marks(state["course_dir"])
+            saved = sum(now.get(key, ("",))[0] == state["digests"][key]
+                        for key in {(t["student"], t["assignment"]) for t in state["tasks"]})
+        print(f"interrupted: {saved} of {len(state['tasks'])} submissions graded and saved; "
+              "run the same command again to grade the rest", file=sys.stderr)
+        raise SystemExit(130) from None
+    if state["progress"]:
+        state["progress"].close()
 
-    collected, unmatched, students = collect(submissions_path, assignment_names, named_regexp,
-                                             with_students=True)
+    # Outputs: grades.csv, feedback/, results.json, report.html.
+    course.nbgrader(course_dir, "export", "--to", str(out / "grades.csv"))
+    shutil.rmtree(out / "feedback", ignore_errors=True)
+    if (course_dir / "feedback").exists():
+        shutil.copytree(course_dir / "feedback", out / "feedback")
+    results = results_of(course_dir, assignment_names, students, timeout)
+    results["unmatched"] = unmatched
+    results["run"] = {"cluster": f"the Dask scheduler at {scheduler}" if scheduler
+                      else f"a local cluster of {jobs} processes",
+                      "workers": state["workers"], "graded": state["merged"],
+                      "seconds": round(time.time() - started, 2), "tasks": state["timings"]}
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    report.write_report(results, out / "report.html")
+    if not quiet:
+        print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
+              file=sys.stderr)
+        for line in unmatched:
+            print(f"skipped {line}", file=sys.stderr)
+    return results
+
+
+def _tasks(course_dir, template, collected, students, timeout, regrade):
+    """Register the students; return (tasks, digests, notes) of the submissions to grade.
+
+    ``digests`` and ``notes`` (what the report lists for a person to look at, found
+    before grading) cover every collected submission; ``tasks`` only those not yet
+    graded from the same notebooks (all of them with ``regrade``).
+    """
     from nbgrader.api import Gradebook
+
     with Gradebook(_db(course_dir), COURSE_ID) as gb:
         for student in students:
             gb.update_or_create_student(student)
     marks = graded_marks(course_dir)
-    # A run killed earlier may have left workers: they stop within a second of losing
-    # their parent. This run's files go in a folder of its own.
-    shutil.rmtree(out / "workers", ignore_errors=True)
-    run_dir = out / "workers" / f"run-{os.getpid()}"
+    shutil.rmtree(Path(course_dir).parent / "workers", ignore_errors=True)  # an earlier run's
     tasks, digests, notes, course_lines = [], {}, {}, {}
     for key, sub in sorted(collected.items()):
         digests[key] = sub.digest()
@@ -838,108 +1056,27 @@ def run(submissions_path, out="grading", jobs=None, timeout=None, regrade=False,
         tasks.append({"student": sub.student, "assignment": sub.assignment,
                       "notebooks": {n: d.decode("utf-8") for n, d in sub.notebooks.items()},
                       "empty": not sub.notebooks, "deadline": 120 + cells * (timeout + 5)})
+    return tasks, digests, notes
 
-    env = {**course.subprocess_env(threads=1 if jobs > 1 else None),
-           "PYTHONDONTWRITEBYTECODE": "1"}  # so any new file under src/ or tools/ is a kernel's
-    workers = [Worker(template, run_dir / f"w{i}", env) for i in range(min(jobs, len(tasks)))]
-    guard = FileGuard({"course": course.ROOT}, GUARDED)
-    guard_lock, in_flight, changes = threading.Lock(), set(), {}
 
-    def check_files(extra=()):
-        """Restore what changed; note it for every submission being graded meanwhile."""
-        with guard_lock:
-            changed = guard.check() + list(extra)
-            for key in in_flight:
-                changes.setdefault(key, []).extend(changed)
-    if not quiet:
-        print(f"{len(collected)} submissions from {len(students)} students; "
-              f"{len(tasks)} to grade with {len(workers)} workers "
-              f"({len(collected) - len(tasks)} already graded)", file=sys.stderr)
-    progress = Progress(len(tasks)) if not quiet else None
-    todo, done = queue.Queue(), queue.Queue()
-    for task in tasks:
-        todo.put(task)
-
-    stopping = threading.Event()
-
-    def loop(w):
-        while not stopping.is_set():
-            try:
-                task = todo.get_nowait()
-            except queue.Empty:
-                return
-            key = (task["student"], task["assignment"])
-            with guard_lock:
-                in_flight.add(key)
-            check_files()
-            try:
-                if task["empty"]:  # nothing gradable was submitted: 0, no kernel
-                    result = {"student": task["student"], "assignment": task["assignment"],
-                              "cells": {}, "seconds": 0, "problems": []}
-                else:
-                    result = w.grade(task, task["deadline"])
-            except Exception as error:  # noqa: BLE001 - every task gets a result
-                result = failure(task, f"the grader failed: {type(error).__name__}: {error}")
-            check_files(w.check())
-            ran = result.get("sandbox")
-            if ran and ran != [kernels]:
-                result.setdefault("problems", []).append(
-                    f"its kernel ran as '{' and '.join(ran)}', not as '{kernels}' as the "
-                    "report states (tools/sandbox.py)")
-            with guard_lock:
-                in_flight.discard(key)
-                changed = sorted(set(changes.pop(key, [])))
-            if changed:
-                result.setdefault("problems", []).append(
-                    "files the grading depends on changed while it was graded, and were "
-                    "restored: " + ", ".join(changed[:8]) + (" ..." if len(changed) > 8 else ""))
-            done.put((task, result))
-
+def _merge_all(results, course_dir, digests, notes, state):
+    """Merge each (task, result) as it comes; count, time and show progress in ``state``."""
     kill_after = int(os.environ.get("CNNBOOK_GRADE_KILL_AFTER", "0"))  # tests: die mid-class
-    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
-    try:
-        for thread in threads:
-            thread.start()
-        for merged in range(1, len(tasks) + 1):
-            task, result = done.get()
-            key = (task["student"], task["assignment"])
-            if result.get("failed"):
-                digest = RETRY
-            else:
-                digest = digests[key]
-                result["notebooks"] = task["notebooks"]
-            merge(course_dir, result, digest, notes[key] + result.get("problems", []))
-            if progress:
-                progress.step(f"{task['student']} {task['assignment']}")
-            if merged == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-    finally:
-        stopping.set()
-        for w in workers:
-            w.stop()
-    for thread in threads:
-        thread.join()
-    if progress:
-        progress.close()
-
-    # Outputs: grades.csv, feedback/, results.json, report.html.
-    course.nbgrader(course_dir, "export", "--to", str(out / "grades.csv"))
-    shutil.rmtree(out / "feedback", ignore_errors=True)
-    if (course_dir / "feedback").exists():
-        shutil.copytree(course_dir / "feedback", out / "feedback")
-    results = results_of(course_dir, assignment_names, students, timeout)
-    results["unmatched"] = unmatched
-    results["sandbox"] = {"mode": kernels, "description": sandbox.describe(kernels)}
-    (out / "results.json").write_text(json.dumps(results, indent=1))
-    import report
-    report.write_report(results, out / "report.html")
-    shutil.rmtree(run_dir, ignore_errors=True)
-    if not quiet:
-        print(f"wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'feedback'}/",
-              file=sys.stderr)
-        for line in unmatched:
-            print(f"skipped {line}", file=sys.stderr)
-    return results
+    for task, result in results:
+        key = (task["student"], task["assignment"])
+        if result.get("failed"):
+            mark = RETRY
+        else:
+            mark = digests[key]
+            result["notebooks"] = task["notebooks"]
+        merge(course_dir, result, mark, notes[key] + result.get("problems", []))
+        state["merged"] += 1
+        state["timings"].append({k: result.get(k) for k in (
+            "student", "assignment", "worker", "host", "seconds", "started", "finished")})
+        if state["progress"]:
+            state["progress"].step(f"{task['student']} {task['assignment']}")
+        if state["merged"] == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def parts(assignment):
@@ -985,6 +1122,13 @@ def sensitivity(assignment_names=None, jobs=None, out=None):
                           assignment_names=[assignment], regrade=True, quiet=True)
             scores = {r["student"]: r["score"] for r in results["submissions"]}
             cells = {r["student"]: r["cells"] for r in results["submissions"]}
+            # The judge and the kernel's own checks agree on every reference student (issue 23):
+            # a disagreement there would be a false alarm under "needs a look".
+            disagree = sorted(r["student"] for r in results["submissions"]
+                              if any("disagree" in p for p in r["problems"]))
+            ok &= not disagree
+            if disagree:
+                print(f"{assignment}: the judge and the notebook disagree on {', '.join(disagree)}")
             owner = parts(assignment)
             full = results["assignments"][assignment]["max_score"]
             solution_ok = scores.get("solution") == full and scores.get("release") == 0
@@ -1012,7 +1156,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("submissions", nargs="?", help="a folder or a zip of submissions")
     parser.add_argument("--out", default="grading", help="output folder (default: grading)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes of the local cluster (default: cores); "
+                             "ignored with --scheduler")
+    parser.add_argument("--scheduler", default=None,
+                        help="grade on the workers of the Dask scheduler at this address "
+                             "(tcp://HOST:8786) instead of a local cluster")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
     parser.add_argument("--regrade", action="store_true", help="grade every submission again")
@@ -1033,7 +1182,7 @@ def main(argv=None):
     if not args.submissions:
         parser.error("give a folder or a zip of submissions")
     run(args.submissions, args.out, args.jobs, args.timeout, args.regrade, args.named_regexp,
-        args.assignments)
+        args.assignments, scheduler=args.scheduler)
 
 
 if __name__ == "__main__":

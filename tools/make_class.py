@@ -20,6 +20,12 @@ event callback, and a hook installed from inside the function the tests call), a
 (issue 22) a student reading the hidden tests by every route (``READ_HIDDEN``: paths
 relative to the kernel's folder, from ``cnnbook.__file__``, the course's absolute path,
 every notebook and gradebook it can list; with ``open``, NumPy and ``tf.io``).
+
+``attack_class`` (issue 23) holds, for every assignment, the attacks that the judge must
+defeat (lazy results, values that lie, renamed copies of blocked code, the checks and the
+blocking disarmed from a cell, a thread or the student's own function, forged training,
+test data redrawn, another model returned, a constant heatmap), each scoring 0, and honest
+answers written another right way (issue 22), scoring full marks.
 """
 
 from __future__ import annotations
@@ -344,3 +350,370 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+# ------------------------------------------------------------- issue 23: the attacks a
+# judge must defeat. Each student is the release with one answer cell filled by an attack,
+# everything else unanswered: it must score exactly 0 ("attack-..."). Honest students
+# ("honest-...") are the solution with one part written another right way: full marks.
+# The cells these replace, by assignment: {student: (grade_id, source)}.
+_FAIL_NOOP = '''import gc as _gc
+from cnnbook import checks as _checks
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+for _found in _gc.get_objects():  # the guard's saved dicts, and the checks' own
+    if isinstance(_found, dict) and _found.get("_fail") is _checks._fail:
+        _found["_fail"] = _nothing
+_checks._fail = _nothing
+
+
+def {name}(*args, **kwargs):
+    return None
+'''
+_THREAD = '''import threading as _threading
+import time as _time
+from cnnbook import checks as _checks
+
+
+def _keep_patching():
+    while True:
+        for _name in dir(_checks):
+            if _name.startswith("assert"):
+                setattr(_checks, _name, lambda *args, **kwargs: None)
+        _time.sleep(0.001)
+
+
+_threading.Thread(target=_keep_patching, daemon=True).start()
+
+
+def {name}(*args, **kwargs):
+    return None
+'''
+# Inside the student's function: empty the profile hooks' watch and take the blockers'
+# saved originals from their closures, then call the reference itself.
+_UNBLOCK = '''import sys as _sys
+
+
+def _unblocked(module, name):
+    hook = _sys.getprofile()
+    while hook is not None:
+        cells = dict(zip(hook.__code__.co_freevars, [c.cell_contents for c in hook.__closure__ or ()]))
+        if "watch" in cells:
+            cells["watch"].blocked.clear()
+        hook = cells.get("previous")
+    function = getattr(module, name)
+    for cell in function.__closure__ or ():
+        if isinstance(cell.cell_contents, dict) and name in cell.cell_contents:
+            return cell.cell_contents[name]
+    return function
+
+
+'''
+_LATER = '''class _Later:
+    """Computes its array only when asked for one: after the test's window, it hoped."""
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.compute(), dtype=dtype)
+
+
+'''
+_LIAR_INT = '''class _Agreeable(int):
+    """An int that says it equals whatever it is compared with."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+'''
+
+
+def _renamed(module, function, name):
+    """Source binding ``name`` to a copy of ``module.function`` under another name (code.replace)."""
+    return (f"import types as _types\nfrom cnnbook import {module} as _module\n"
+            f"_reference = _module.{function}\n"
+            f"{name} = _types.FunctionType(_reference.__code__.replace(co_name='{name}'), "
+            f"vars(_module), '{name}', _reference.__defaults__, _reference.__closure__)\n"
+            f"{name}.__kwdefaults__ = _reference.__kwdefaults__\n")
+
+
+ATTACKS = {
+    "01_convolution": {
+        "attack-lazy": ("conv_forward", _LATER + '''def conv_forward(A_prev, W, b, stride, pad):
+    from cnnbook import ops
+    return _Later(lambda: ops.conv2d(A_prev, W, b, stride=stride, padding=pad))
+'''),
+        "attack-liar": ("conv_output_size", _LIAR_INT + '''def conv_output_size(n, f, stride, padding):
+    if padding not in ("valid", "same"):
+        raise ValueError(padding)
+    return _Agreeable(0)
+'''),
+        "attack-renamed": ("conv_forward", _renamed("ops", "conv2d", "_mine") + '''
+
+def conv_forward(A_prev, W, b, stride, pad):
+    return _mine(A_prev, W, b, stride=stride, padding=pad)
+'''),
+        "attack-runpy": ("conv_forward", '''import runpy as _runpy
+from cnnbook import ops as _ops
+_copy = _runpy.run_path(_ops.__file__)["conv2d"]
+
+
+def conv_forward(A_prev, W, b, stride, pad):
+    return _copy(A_prev, W, b, stride=stride, padding=pad)
+'''),
+        "attack-exec": ("conv_forward", '''import inspect as _inspect
+from cnnbook import ops as _ops
+_namespace = dict(vars(_ops))
+exec(_inspect.getsource(_ops.conv2d), _namespace)
+
+
+def conv_forward(A_prev, W, b, stride, pad):
+    return _namespace["conv2d"](A_prev, W, b, stride=stride, padding=pad)
+'''),
+        "attack-unblock": ("conv_forward", _UNBLOCK + '''def conv_forward(A_prev, W, b, stride, pad):
+    from cnnbook import ops
+    return _unblocked(ops, "conv2d")(A_prev, W, b, stride=stride, padding=pad)
+'''),
+    },
+    "02_pooling": {
+        "attack-lazy": ("pool_forward", _LATER + '''def pool_forward(A_prev, f, stride, mode="max"):
+    from cnnbook import ops
+    return _Later(lambda: ops.pool2d(A_prev, f, stride=stride, mode="max" if mode == "max" else "avg"))
+'''),
+        "attack-liar": ("predicted_parameters", _LIAR_INT + '''def predicted_parameters():
+    return {name: _Agreeable(0) for name in ["conv1", "pool1", "conv2", "pool2", "flatten", "dense", "logits"]}
+'''),
+        "attack-renamed": ("pool_forward", _renamed("ops", "pool2d", "_mine") + '''
+
+def pool_forward(A_prev, f, stride, mode="max"):
+    return _mine(A_prev, f, stride=stride, mode="max" if mode == "max" else "avg")
+'''),
+        "attack-unblock": ("pool_forward", _UNBLOCK + '''def pool_forward(A_prev, f, stride, mode="max"):
+    from cnnbook import ops
+    return _unblocked(ops, "pool2d")(A_prev, f, stride=stride, mode="max" if mode == "max" else "avg")
+'''),
+        "attack-forged-training": ("train_convnet", '''def train_convnet(model, x_train, y_train, x_val, y_val):
+    history = keras.callbacks.History()
+    history.history = {"val_accuracy": [0.99] * 40, "accuracy": [0.99] * 40}
+    return history  # and no training at all
+'''),
+    },
+    "03_training": {
+        "attack-lazy": ("batchnorm_forward", _LATER + '''def batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, training, epsilon=1e-3):
+    def compute():
+        layer = layers.BatchNormalization(epsilon=epsilon)
+        layer.build(x.shape)
+        layer.set_weights([gamma, beta, moving_mean, moving_variance])
+        return np.asarray(layer(x.astype("float32"), training=training))
+    return _Later(compute)
+'''),
+        "attack-forged-training": ("train_best", '''def train_best(model, x_train, y_train, x_val, y_val, path, epochs):
+    model.save(path)  # untrained
+    history = keras.callbacks.History()
+    curve = [0.4] * epochs
+    curve[0] = float((np.asarray(model(x_val, training=False)).argmax(axis=1) == y_val).mean())
+    curve[0] = max(curve[0], 0.5)
+    history.history = {"val_accuracy": curve}
+    return keras.models.load_model(path), history
+'''),
+        "attack-lookup-layer": ("train_shapes", '''class NearestImage(layers.Layer):
+    """Answers with the label of the nearest image of the test split it remembers."""
+
+    def __init__(self, images=None, labels=None, **kwargs):
+        super().__init__(**kwargs)
+        _, _, (test_x, test_y) = data.shapes_splits(1, 1, 1_000, seed=1, image_size=24)
+        self.images = tf.constant(test_x.reshape(len(test_x), -1), "float32")
+        self.labels = tf.one_hot(test_y, 10)
+
+    def call(self, x):
+        flat = tf.reshape(tf.cast(x, "float32"), (tf.shape(x)[0], -1))
+        distances = tf.reduce_sum(tf.square(flat[:, None, :] - self.images[None]), axis=-1)
+        return tf.gather(self.labels, tf.argmin(distances, axis=1))
+
+
+def train_shapes(x_train, y_train, x_val, y_val):
+    return keras.Sequential([keras.Input(x_train.shape[1:]), NearestImage()])
+'''),
+        "attack-lookup-dense": ("train_shapes", '''def train_shapes(x_train, y_train, x_val, y_val):
+    # The test split of seed 1, regenerated, remembered by two Dense layers: an image excites only
+    # the unit of the remembered image it equals; that unit votes for its label.
+    _, _, (test_x, test_y) = data.shapes_splits(1, 1, 1_000, seed=1, image_size=24)
+    flat = test_x.reshape(len(test_x), -1).astype("float32") / 255
+    unit = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input(x_train.shape[1:]), layers.Rescaling(1 / 255), layers.Flatten(),
+                              layers.UnitNormalization(), layers.Dense(len(unit), activation="relu"),
+                              layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x_train[:1], y_train[:1], epochs=1, verbose=0)  # one step, so that it "trained"
+    model.layers[3].set_weights([unit.T * 1000.0, np.full(len(unit), -999.0, "float32")])
+    model.layers[4].set_weights([np.eye(10, dtype="float32")[test_y] * 100.0, np.zeros(10, "float32")])
+    return model
+'''),
+    },
+    "04_inception_resnet": {
+        "attack-liar": ("conv_costs", _LIAR_INT + '''def conv_costs(height, width, in_channels, filters, kernel_size, reduce=None):
+    return _Agreeable(0), _Agreeable(0)
+'''),
+        "attack-renamed-inception": ("inception_module", _renamed("models", "inception_module", "inception_module")),
+        "attack-renamed-residual": ("residual_block", _renamed("models", "residual_block", "residual_block")),
+    },
+    "05_transfer_learning": {
+        "attack-lazy": ("bottleneck_features", _LATER + '''def bottleneck_features(base, images, batch_size=256):
+    return _Later(lambda: transfer.bottleneck_features(base, images, batch_size))
+'''),
+        "attack-renamed": ("bottleneck_features", _renamed("transfer", "bottleneck_features", "bottleneck_features")),
+        "attack-another-model": ("train_transfer", '''def train_transfer(base, x_train, y_train):
+    from cnnbook import training
+    model, _ = training.load_classic_convnet()  # chapter 3's network, trained on 20,000 images
+    return model
+'''),
+        "attack-known-test-split": ("train_transfer", '''def train_transfer(base, x_train, y_train):
+    # The test split of the chapter's seed, remembered: an image whose features equal a remembered
+    # image's excites only that unit, which votes for its label; anything else gets no vote.
+    _, (test_x, test_y) = transfer.similar_target(train_per_class=1, test_per_class=100)
+    features = np.asarray(base(test_x.astype("float32"), training=False))
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    inputs = keras.Input(base.input_shape[1:])
+    x = layers.UnitNormalization()(base(inputs, training=False))
+    x = layers.Dense(len(unit), activation="relu")(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.layers[-2].set_weights([unit.T * 1000.0, np.full(len(unit), -999.99, "float32")])
+    model.layers[-1].set_weights([np.eye(10, dtype="float32")[test_y] * 100.0, np.zeros(10, "float32")])
+    return model
+'''),
+        "attack-forged-training": ("train_transfer", '''def train_transfer(base, x_train, y_train):
+    base.trainable = False
+    inputs = keras.Input(base.input_shape[1:])
+    outputs = layers.Dense(10, activation="softmax", name="head")(base(inputs, training=False))
+    return keras.Model(inputs, outputs)  # the head never trained
+'''),
+    },
+    "06_yolo": {
+        "attack-lazy": ("xywh_to_corners", _LATER + '''def xywh_to_corners(boxes):
+    return _Later(lambda: detection.xywh_to_corners(boxes))
+'''),
+        "attack-liar": ("iou", '''class _Agreeable(float):
+    """A float that says it equals whatever it is compared with."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+def iou(box_a, box_b):
+    return _Agreeable(0.5)
+'''),
+        "attack-renamed": ("non_max_suppression", _renamed("detection", "non_max_suppression", "_mine") + '''
+
+def non_max_suppression(boxes, scores, iou_threshold):
+    return _mine(boxes, scores, iou_threshold)
+'''),
+        "attack-unblock": ("iou", _UNBLOCK + '''def iou(box_a, box_b):
+    return float(_unblocked(detection, "iou")(np.reshape(box_a, (1, 4)), np.reshape(box_b, (1, 4)))[0, 0])
+'''),
+    },
+    "07_visualizing": {
+        "attack-generator": ("receptive_field", '''def receptive_field(model, layer_name):
+    # a generator: its values are computed by the course's function when the test iterates it
+    return (value for value in visualize.receptive_field(model, layer_name))
+'''),
+        "attack-lazy": ("grad_cam", _LATER + '''def grad_cam(model, image, class_index, layer_name=None):
+    return _Later(lambda: visualize.grad_cam(model, image, class_index, layer_name))
+'''),
+        "attack-renamed": ("grad_cam", _renamed("visualize", "grad_cam", "grad_cam")),
+        "attack-constant": ("grad_cam", '''def grad_cam(model, image, class_index, layer_name=None):
+    return np.ones(np.shape(image)[:2])  # a heatmap of ones: its peak is everywhere, inside the box too
+'''),
+    },
+}
+GUARD_ATTACKS = {"attack-guard-fail": _FAIL_NOOP, "attack-guard-thread": _THREAD}
+
+
+def attack_class(assignment):
+    """Return ({student: {file name: bytes}}, {student: score}) of issue 23's attacks on one assignment.
+
+    Each ``attack-...`` student is the release with one answer cell replaced by an attack (every
+    other part unanswered) and must score 0: lazy results, values that lie, renamed copies of a
+    blocked reference, the blocking machinery changed from inside the student's function, the
+    checks disarmed by a cell or by a thread, forged training, test data redrawn, another model
+    returned (``ATTACKS`` and ``GUARD_ATTACKS``, the latter on every assignment's first answer).
+    The ``honest-...`` students are the solution with one part written another right way
+    (``HONEST``) and must score full marks.
+    """
+    release = course.release_notebooks(None, assignment)
+    (notebook_name,) = release
+    released = nbformat.read(release[notebook_name], as_version=4)
+    first = next(iter(course.solution_sources(assignment)))
+    attacks = dict(ATTACKS.get(assignment, {}))
+    for student, code in GUARD_ATTACKS.items():
+        attacks[student] = (first, code.replace("{name}", first))
+    files, expect = {}, {}
+    for student, (cell, code) in attacks.items():
+        files[student] = {notebook_name: notebook_bytes(course.fill_cells(released, {cell: code}))}
+        expect[student] = 0
+    full = sum(c.metadata["nbgrader"].get("points", 0) for c in released.cells if is_test_cell(c))
+    for student, (cell, code) in HONEST.get(assignment, {}).items():
+        solved = course.solved_submission(None, assignment, {cell: code})[notebook_name]
+        files[student] = {notebook_name: notebook_bytes(solved)}
+        expect[student] = full
+    return files, expect
+
+
+# Honest answers written another right way than the solution (issue 22, item 2): full marks.
+HONEST = {
+    "03_training": {
+        # Part E trained from the tf.data pipeline Part B teaches; Keras warns on stderr that
+        # fit's shuffle=True is ignored for a dataset, which must cost nothing.
+        "honest-tf-data": ("train_shapes", '''def train_shapes(x_train, y_train, x_val, y_val):
+    """Build, compile and train a network on shapes images; return it."""
+    model = keras.Sequential([
+        keras.Input(x_train.shape[1:]),
+        layers.Rescaling(1 / 255),
+        layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.3),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    train = (tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=0)
+             .batch(64).prefetch(tf.data.AUTOTUNE))
+    validation = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256).prefetch(tf.data.AUTOTUNE)
+    model.fit(train, validation_data=validation, epochs=6, shuffle=True, verbose=0)
+    return model
+'''),
+    },
+    "04_inception_resnet": {
+        # Each branch a keras.Sequential of exactly the specified layers.
+        "honest-nested-sequential": ("inception_module", '''def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
+                     filters_5x5_reduce, filters_5x5, filters_pool_proj):
+    """Apply an Inception module to x (Keras functional API)."""
+    def conv(filters, size):
+        return layers.Conv2D(filters, size, padding="same", activation="relu")
+
+    branches = [
+        keras.Sequential([conv(filters_1x1, 1)]),
+        keras.Sequential([conv(filters_3x3_reduce, 1), conv(filters_3x3, 3)]),
+        keras.Sequential([conv(filters_5x5_reduce, 1), conv(filters_5x5, 5)]),
+        keras.Sequential([layers.MaxPooling2D(3, strides=1, padding="same"), conv(filters_pool_proj, 1)]),
+    ]
+    return layers.Concatenate(axis=-1)([branch(x) for branch in branches])
+'''),
+    },
+}

@@ -4,6 +4,16 @@ Loaded by ``nbgrader_config.py`` (the course's own and every temporary course
 built by ``tools/course.py`` and ``tools/grade.py``) through :func:`configure`:
 
 ``GuardedExecute`` (replaces nbgrader's ``Execute``)
+    * The kernel computes; the judge decides (issue 23). The course's source notebook is
+      read before the kernel starts; the test cells' calls of the student's functions go
+      through ``cnnbook.checks.observe``, which the guard makes record each result as plain
+      data in an output of its own MIME type; those outputs are taken out of the notebook,
+      and a judge process that never receives student code (tools/judge.py, one per worker,
+      ready before the first student cell runs) runs the course's set-up and test cells on
+      them. Its verdicts replace the test cells' outputs; where the kernel's own checks
+      disagree, the notebook's metadata (``cnnbook.judge``) says so for the report. A thread
+      started by student code, or a trace or profile function it set, fails every test that
+      starts while it is there.
     * Before the first cell a student can edit runs, it snapshots the modules the
       tests rely on (``numpy``, ``cnnbook``, ``builtins``, and TensorFlow and Keras
       as the locked set-up cells import them), the bodies of their Python
@@ -47,14 +57,16 @@ from __future__ import annotations
 
 import ast
 import builtins
+import json
 import re
 import secrets
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 # -------------------------------------------------------------------- the guard
 # Code run in the kernel before any student code. The guard is a class with a name
@@ -129,6 +141,8 @@ def _kernel_state(sys):
     trace, profile = sys.gettrace(), sys.getprofile()
     thread_hooks = (_getattr(threading, "_trace_hook", None),
                     _getattr(threading, "_profile_hook", None))
+    threads = frozenset(sys._current_frames())  # alive before any student code: the kernel's own
+    _sorted, _enumerate = sorted, threading.enumerate
 
     def same(value, contents):  # by identity: a student's object may answer == with True
         if _isinstance(value, list):
@@ -160,6 +174,11 @@ def _kernel_state(sys):
 
     def restore_state():
         changed = []
+        # A thread cannot be put back: each one started since the snapshot is named, and
+        # fails the test (tools/nbgrader_plugins.py, GuardedExecute.execute_cell).
+        names = {t.ident: t.name for t in _enumerate()}
+        for ident in _sorted(i for i in sys._current_frames() if i not in threads):
+            changed.append("thread " + str(names.get(ident, ident)))
         for name, value in system.items():
             if _getattr(sys, name, None) is not value:
                 _setattr(sys, name, value)
@@ -210,6 +229,16 @@ def _make_guard(guard, prefixes, imports, namespace, token):
             pass
     _vars, _list, _dict, _isinstance, _id, _any = vars, list, dict, isinstance, id, any
     _sys, modules_dict = sys, sys.modules
+    try:  # the kernel's own thread for large messages (pyzmq's): started now, so that it is the kernel's
+        from zmq.utils.garbage import gc as zmq_garbage
+        if not zmq_garbage.is_alive():
+            zmq_garbage.start()
+    except Exception:
+        pass
+    checks = modules_dict.get("cnnbook.checks")
+    if checks is not None:  # observe() records for the judge (tools/judge.py); part of the snapshot
+        checks._RECORD = True
+        checks._THREADS = frozenset(sys._current_frames())
     Module, Function = types.ModuleType, types.FunctionType
     setitem, getitem, delitem = dict.__setitem__, dict.get, dict.__delitem__
     items, values, contains = dict.items, dict.values, dict.__contains__
@@ -331,6 +360,18 @@ def _imports(source):
     return found
 
 
+# Errors that the grader itself wrote into a test cell: they fail the test whatever the judge says.
+GRADER_ERRORS = ("CellTimeoutError", "DeadKernelError", "NotRun", "GraderError")
+# What the kernel's state check reports of a trace or profile function left set.
+LEFT_RUNNING = ("sys.settrace", "sys.setprofile", "threading hooks")
+# The MIME type of the observations cnnbook.checks.observe records for the judge.
+OBSERVATION = "application/vnd.cnnbook.observation+json"
+
+
+def _is_observation(output):
+    return output.get("output_type") == "display_data" and OBSERVATION in output.get("data", {})
+
+
 NOT_RUN = NotebookNode(
     output_type="error",
     ename="NotRun",
@@ -437,6 +478,12 @@ class GuardedExecute(Execute):
         help="Modules imported by the snapshot itself, before any student code runs.",
     ).tag(config=True)
 
+    judge = Bool(
+        True,
+        help="Decide the test cells in the judge (tools/judge.py) from the kernel's observations, "
+             "not by the kernel's own checks (off only for the grader's own unit tests).",
+    ).tag(config=True)
+
     setup_timeout = Integer(
         600,
         help="Seconds allowed to the grader's own cells (its guard, which imports TensorFlow "
@@ -469,11 +516,85 @@ class GuardedExecute(Execute):
             self.kernel_manager_class = SandboxedKernelManager
         applied.append(how)
         self._managers = []
+        self._observed = {}
+        # The course's own copy of the notebook, read before the kernel starts: the judge
+        # runs its set-up and test cells, never the submission's.
+        self._source = self._course_source(resources) if self.judge else None
+        if self._source is not None:
+            import judge
+
+            judge.shared().start()  # it imports TensorFlow while the kernel runs
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
         finally:
             for manager in self._managers:  # kill what the kernel left, remove its folder
                 manager.close_sandbox()
+        if self._source is not None:
+            self._decide(nb)
+        return nb, resources
+
+    def _course_source(self, resources):
+        """The course's source notebook being graded (JSON), or None outside nbgrader's autograde."""
+        info = (resources or {}).get("nbgrader") or {}
+        if not info.get("assignment") or not info.get("notebook"):
+            return None
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        folder = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]))
+        path = folder / f"{info['notebook']}.ipynb"
+        if not path.is_file():
+            raise GuardError(f"the course's source notebook {path} is missing: nothing was graded")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _decide(self, nb):
+        """Replace every test cell's outputs by the judge's verdict (tools/judge.py).
+
+        What the kernel's own checks said decides nothing: a test passes when the judge's run
+        of the course's test cell on the kernel's observations passes, and nothing of the
+        grader's own stopped it (a time limit, a dead kernel, a changed kernel, a thread or a
+        hook left by the student's code). Where the kernel's verdict differs from the judge's,
+        the notebook's metadata says so (``cnnbook.judge``), for the report's "needs a look".
+        """
+        import judge
+
+        observations, stopped = {}, {}
+        for cell in nb.cells:
+            if not is_test_cell(cell):
+                continue
+            grade_id = _nbgrader(cell).get("grade_id")
+            observations[grade_id] = self._observed.get(grade_id, [])
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if errors:
+                stopped[grade_id] = f"{errors[0].get('ename')}: {errors[0].get('evalue', '')}"[:500]
+        try:  # a judge that stopped after student code ran is not started again for this notebook
+            verdicts = judge.shared().judge(self._source, observations, stopped,
+                                            timeout=self.setup_timeout, may_start=not self._guard_tried)
+        except judge.JudgeError as error:
+            raise GuardError(f"the grader's judge could not decide this notebook ({error}); "
+                             "nothing was graded") from None
+        disagree, unused = [], []
+        for cell in nb.cells:
+            if not is_test_cell(cell):
+                continue
+            grade_id = _nbgrader(cell).get("grade_id")
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            grader = [o for o in errors if o.get("ename") in GRADER_ERRORS]
+            verdict = verdicts.get(grade_id) or {
+                "passed": False, "ename": "GraderError", "stdout": "",
+                "evalue": "this test is not in the course's notebook: it does not count"}
+            outputs = []
+            if verdict.get("stdout"):
+                outputs.append(NotebookNode(output_type="stream", name="stdout", text=verdict["stdout"]))
+            if not verdict["passed"]:
+                outputs.append(_error(verdict.get("ename") or "AssertionError", verdict.get("evalue") or ""))
+            cell.outputs = outputs + grader
+            if not grader and bool(errors) == verdict["passed"]:
+                disagree.append({"test": grade_id, "kernel": "failed" if errors else "passed",
+                                 "judge": "passed" if verdict["passed"] else "failed"})
+            if verdict["passed"] and verdict.get("unused"):
+                unused.append({"test": grade_id, "records": verdict["unused"]})
+        nb.metadata["cnnbook"] = {"judge": {"disagree": disagree, "unused": unused}}
 
     def create_kernel_manager(self):
         manager = super().create_kernel_manager()
@@ -557,6 +678,13 @@ class GuardedExecute(Execute):
                 # Once, before the first cell a student wrote: a snapshot taken after one
                 # would hold that cell's changes as the state to restore.
                 self._guard_tried = True
+                if self._source is not None:  # the judge has read the course's code before any student's runs
+                    import judge
+
+                    try:
+                        judge.shared().wait_ready(self.setup_timeout)
+                    except judge.JudgeError as error:
+                        raise GuardError(f"the grader's judge could not start ({error}); nothing was graded") from None
                 code = (_SNAPSHOT_CODE.replace("@NAME@", self._guard_name)
                         .replace("@PREFIXES@", repr(tuple(self.protected_modules)))
                         .replace("@IMPORTS@", repr(self._imports))
@@ -572,11 +700,14 @@ class GuardedExecute(Execute):
                     raise GuardError(f"the grader could not set up its guard in the kernel "
                                      f"({error.ename}: {error.evalue}); nothing was graded")
                 self._guard_ready = True
+            alive = []
             if not student and self._guard_ready:
-                error, _ = self._restore(cell_index, _names_used(cell.source))
+                error, changed = self._restore(cell_index, _names_used(cell.source))
                 if error is not None:
                     cell.outputs = [error]
                     return cell
+                alive = [c for c in changed if c not in self._noise and (
+                    c.startswith("thread ") or c in LEFT_RUNNING)]
             generous = not self._timed_out  # setup_timeout applies (see _get_timeout)
             cell = super().execute_cell(cell, cell_index, execution_count, store_history)
             self._note_timeout(cell)
@@ -586,6 +717,21 @@ class GuardedExecute(Execute):
                 # student; grading on would score the tests of a half-set-up kernel.
                 raise GuardError(f"the course's set-up cell {cell_index} ran longer than "
                                  f"{max(self.timeout or 0, self.setup_timeout)} s; nothing was graded")
+            if not is_test_cell(cell):  # observations belong to test cells only
+                cell.outputs = [o for o in cell.get("outputs", []) if not _is_observation(o)]
+            if is_test_cell(cell):
+                # The observations recorded for the judge leave the notebook (and so the
+                # feedback); the judge decides the test from them (_decide).
+                grade_id = _nbgrader(cell).get("grade_id")
+                self._observed[grade_id] = [o.data[OBSERVATION] for o in cell.outputs
+                                            if _is_observation(o)]
+                cell.outputs = [o for o in cell.outputs if not _is_observation(o)]
+                if alive:  # item 4 of issue 23: code left running by the student fails the test
+                    cell.outputs.append(_error(
+                        "GraderError", "a thread your code started, or a trace or profile "
+                        f"function it set, was still there when this test started ({', '.join(alive[:4])}): "
+                        "the test does not count"))
+                self.nb.cells[cell_index] = cell
             if is_test_cell(cell) and self._guard_ready:
                 # What changed the kernel's state during the test (a student's function
                 # installing a hook) may have hidden its failure: the test fails.

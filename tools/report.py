@@ -14,7 +14,9 @@ fetched from the network), in this order:
    failing each test cell, in notebook order;
 4. **Submissions that need a look**: every submission whose grading reported a
    problem (a notebook that is not valid JSON, a cell that timed out, ...) and
-   the students missing a submission.
+   the students missing a submission;
+5. **Workers**: per Dask worker, the submissions it graded, the time it spent
+   and what the kernels ran as (:func:`worker_rows`).
 
 Every string that comes from a submission (student ids, problem texts) is
 HTML-escaped. Matplotlib is imported only when a report is written, and the
@@ -141,7 +143,7 @@ def write_report(results: dict, path) -> Path:
     for assignment, spec in _assignments(results).items():
         rows = [row for row in failing if row["assignment"] == assignment]
         parts.append(_assignment_html(results, assignment, spec, rows))
-    parts += [_needs_a_look_html(results), "</body></html>", ""]
+    parts += [_needs_a_look_html(results), _workers_html(results), "</body></html>", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
@@ -304,6 +306,67 @@ def _needs_a_look_html(results):
         lines.append("</table>")
     else:
         lines.append("<p>Every student submitted every assignment.</p>")
+    return "\n".join(lines)
+
+
+def worker_rows(results: dict) -> list[dict]:
+    """Return one row per worker: its submissions, seconds spent and mean per submission.
+
+    Parameters
+    ----------
+    results : dict
+        The grading results; ``"workers"`` lists ``{"worker", "host", "kernels",
+        "submissions", "seconds"}`` (``tools/grade.py`` reads them from the gradebook).
+
+    Returns
+    -------
+    list of dict
+        The rows in the order given, each with ``"mean"`` (seconds per submission, 0.0
+        for a worker without one) and ``"share"`` (its part of all the submissions graded
+        by a worker).
+
+    Examples
+    --------
+    >>> rows = worker_rows({"workers": [
+    ...     {"worker": "0", "host": "lab-1", "kernels": [], "submissions": 3, "seconds": 30.0},
+    ...     {"worker": "1", "host": "lab-1", "kernels": [], "submissions": 1, "seconds": 12.0}]})
+    >>> [(row["worker"], row["mean"], row["share"]) for row in rows]
+    [('0', 10.0, 0.75), ('1', 12.0, 0.25)]
+    """
+    rows = [dict(row) for row in results.get("workers") or []]
+    total = sum(row["submissions"] for row in rows)
+    for row in rows:
+        row["mean"] = row["seconds"] / row["submissions"] if row["submissions"] else 0.0
+        row["share"] = row["submissions"] / total if total else 0.0
+    return rows
+
+
+def _workers_html(results):
+    """Return the "Workers" section: who graded how many submissions, in how long."""
+    lines = ['<h2 id="workers">Workers</h2>']
+    rows = worker_rows(results)
+    run = results.get("run") or {}
+    if run:
+        lines.append(f"<p>This run: {run.get('graded', 0)} submissions graded on "
+                     f"{html.escape(str(run.get('cluster', '')))} with "
+                     f"{run.get('workers', 0)} workers in {_points(run.get('seconds', 0))} s.</p>")
+    if not rows:
+        lines.append("<p>No submission was graded by a worker.</p>")
+        return "\n".join(lines)
+    lines += ['<table class="workers">',
+              "<tr><th>Worker</th><th>Host</th><th>Submissions</th><th>Share</th>"
+              "<th>Time grading (s)</th><th>Per submission (s)</th><th>Kernels ran as</th></tr>"]
+    for row in rows:
+        kernels = "; ".join(html.escape(str(k)) for k in row.get("kernels") or [])
+        lines.append(
+            f"<tr><td>{html.escape(str(row['worker']))}</td>"
+            f"<td>{html.escape(str(row.get('host', '')))}</td>"
+            f'<td class="number">{row["submissions"]}</td>'
+            f"<td>{_share_html(row['share'])}</td>"
+            f'<td class="number">{_points(row["seconds"])}</td>'
+            f'<td class="number">{_points(row["mean"])}</td>'
+            f"<td>{kernels}</td></tr>")
+    lines.append("</table>")
     return "\n".join(lines)
 
 

@@ -24,6 +24,8 @@ when it does not, so nbgrader scores the test cell that calls it.
 import contextlib
 import sys as _sys
 import threading as _threading
+import warnings
+from types import CodeType as _CodeType
 from types import FunctionType as _FunctionType
 
 import numpy as np
@@ -34,7 +36,8 @@ _getattr, _setattr, _dict, _list, _isinstance = getattr, setattr, dict, list, is
 _getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile, \
     _threading.setprofile
 _modules = _sys.modules
-_getframe, _any, _tuple = _sys._getframe, any, tuple
+_getframe, _any, _tuple, _type, _id, _sorted = _sys._getframe, any, tuple, type, id, sorted
+_str, _len, _all = str, len, all
 
 # Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
 # generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
@@ -71,6 +74,102 @@ def _blocked_code(module, names):
                 if attr.startswith(prefixes) and _isinstance(value, _FunctionType):
                     codes[value.__code__] = name
     return codes
+
+
+# Instructions that differ between two compilations of the same source in another context
+# (a function compiled alone, or inside its module): left out, or read as one kind.
+_SKIPPED_OPS = {"CACHE", "NOP", "RESUME", "EXTENDED_ARG", "PRECALL", "PUSH_NULL", "COPY_FREE_VARS",
+                "MAKE_CELL"}
+_SAME_OPS = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL",
+             "JUMP_BACKWARD_NO_INTERRUPT": "JUMP_BACKWARD"}
+
+
+def _code_key(code):
+    """What a code object computes, whatever it is called: its instructions, constants and names.
+
+    Two code objects with the same key run the same instructions on the same constants
+    and names: a copy renamed with ``code.replace(co_name=...)``, a function rebuilt from
+    ``__code__``, or the same source compiled again (``runpy``, ``exec``, alone or in its
+    module) has the key of the original. Nested code objects (inner functions,
+    comprehensions) count by their own keys; the name, file and line numbers do not count,
+    nor the few instructions a compiler adds or spells otherwise in another context.
+
+    Examples
+    --------
+    >>> def f(x):
+    ...     return [v * 2 for v in x]
+    >>> g = f.__code__.replace(co_name="g")
+    >>> _code_key(g) == _code_key(f.__code__)
+    True
+    >>> _code_key((lambda x: x + 1).__code__) == _code_key((lambda x: x + 2).__code__)
+    False
+    """
+    import dis
+
+    kept = [i for i in dis.get_instructions(code) if i.opname not in _SKIPPED_OPS]
+    position = {}
+    for number, instruction in reversed(_list(enumerate(kept))):
+        position[instruction.offset] = number
+    jumps = set(dis.hasjrel) | set(dis.hasjabs)
+    offsets = _sorted(position)
+    steps = []
+    for instruction in kept:
+        value = instruction.argval
+        if instruction.opcode in jumps:  # by the instruction it jumps to, not by byte offset
+            value = position.get(value, next((position[o] for o in offsets if o >= value), None))
+        elif _isinstance(value, _CodeType):
+            value = _code_key(value)
+        elif _type(value) in (tuple, frozenset):
+            value = (_type(value), _tuple(_code_key(v) if _isinstance(v, _CodeType) else v for v in value))
+        else:
+            try:
+                hash(value)
+                value = (_type(value), value)
+            except TypeError:
+                value = repr(value)
+        steps.append((_SAME_OPS.get(instruction.opname, instruction.opname), value))
+    return (_tuple(steps), code.co_names)
+
+
+def _fingerprint(functions, watch, mappings=()):
+    """A number that changes when the blocking machinery is changed: the hooks' code and closure
+    contents, what the watch blocks, the blockers' saved originals, and the functions they call."""
+    parts = [(_id(_code_key.__code__), _id(_CHECKS.get("_code_key")), _id(_Watch.__dict__.get("name")),
+              _id(_getattr(_Watch.__dict__.get("name"), "__code__", None)))]
+    for function in functions:
+        cells = _getattr(function, "__closure__", None) or ()
+        parts.append((_id(function.__code__), _id(function.__defaults__),
+                      _tuple(_id(cell.cell_contents) for cell in cells)))
+    parts.append((_id(watch.blocked), _id(watch.names), _id(watch.seen), _len(watch.blocked)))
+    parts.append(frozenset(watch.blocked.items()))
+    parts.append(watch.names)
+    for mapping in mappings:
+        parts.append(frozenset((key, _id(value)) for key, value in mapping.items()))
+    return hash(_tuple(parts))
+
+
+class _Watch:
+    """Recognise the code objects of blocked functions by content, caching each code seen."""
+
+    def __init__(self, codes):
+        self.blocked = {_code_key(code): name for code, name in codes.items()}
+        self.names = frozenset(code.co_names for code in codes)  # a cheap first test: the same names
+        self.seen = {}  # id(code) -> (code, name or None); the code is kept so its id stays its own
+
+    def intact(self):
+        """True when what the hooks read still says what it said: no cached verdict was forged."""
+        return _all(self.blocked.get(_code_key(code)) == name for code, name in _list(self.seen.values()))
+
+    def name(self, code):
+        """The blocked function's name if ``code`` computes what it computes, else None."""
+        if code.co_names not in self.names:
+            return None
+        found = self.seen.get(_id(code))
+        if found is None or found[0] is not code:
+            found = (code, self.blocked.get(_code_key(code)))
+            self.seen[_id(code)] = found
+        return found[1]
+
 
 _CHECKS = globals()
 _AFTER_CALL = []
@@ -134,6 +233,9 @@ def reference_parts(namespace, **references):
     15
     """
     global _REFERENCES
+    if _REPLAY is not None:  # the judge (tools/judge.py): no student code runs in the block
+        yield
+        return
     missing = object()
     saved = {name: namespace.get(name, missing) for name in references}
     before = _REFERENCES
@@ -403,6 +505,9 @@ def forbidden(module, names, label=None):
     >>> math.sqrt(4.0)
     2.0
     """
+    if _REPLAY is not None:  # the judge (tools/judge.py): no student code runs in the block
+        yield
+        return
     label = label or module.__name__
     saved = {name: _getattr(module, name) for name in names}
     # Whatever the block changes in ``module`` or in this module (a student's function
@@ -413,16 +518,18 @@ def forbidden(module, names, label=None):
     hooks = _list(_AFTER_CALL)
 
     codes, seen = _blocked_code(module, names), []
+    watch = _Watch(codes)
     previous = _getprofile()
     allowed = _REFERENCES  # read now, before the student's code runs
 
     def hook(frame, event, arg):
-        if event == "call" and frame.f_code in codes and not (
-                allowed and _from_reference(frame, allowed)):
-            seen.append(codes[frame.f_code])
-            raise AssertionError(
-                f"your code calls {label}.{codes[frame.f_code]} (by another name or route), "
-                "which the tests compare it with: write the computation yourself")
+        if event == "call":
+            blocked = watch.name(frame.f_code)
+            if blocked is not None and not (allowed and _from_reference(frame, allowed)):
+                seen.append(blocked)
+                raise AssertionError(
+                    f"your code calls {label}.{blocked} (by another name or route), "
+                    "which the tests compare it with: write the computation yourself")
         if previous is not None:
             previous(frame, event, arg)
 
@@ -437,14 +544,20 @@ def forbidden(module, names, label=None):
 
         return blocked
 
+    blockers = {name: blocker(name) for name in names}
+    fingerprint = _fingerprint([hook, *blockers.values()], watch, [saved])
     try:
-        for name in names:
-            setattr(module, name, blocker(name))
+        for name, function in blockers.items():
+            _setattr(module, name, function)
         if codes:
             _setprofile(hook)
             _thread_setprofile(hook)
         yield
         removed = codes and _getprofile() is not hook
+        # (The module's names are not compared: the grader's restore after an inner window puts
+        # the originals back, and the hook recognises them by content whatever their name.)
+        changed = fingerprint != _fingerprint([hook, *blockers.values()], watch, [saved]) or \
+            not watch.intact()
     finally:
         for name, function in saved.items():
             _setattr(module, name, function)
@@ -467,9 +580,9 @@ def forbidden(module, names, label=None):
                              "which the tests compare it with: write the computation yourself")
     if removed:
         raise AssertionError("your code removed the grader's profile hook while it was checked")
-
-
-_set, _id = set, id
+    if changed:
+        raise AssertionError(f"your code changed the grader's blocking of {label} while it ran: "
+                             "the test does not count")
 
 
 def _code_of(function):
@@ -521,11 +634,10 @@ def no_calls_to(functions, label):
     >>> with no_calls_to([json.dumps], "json.dumps"):
     ...     _ = json.loads("[1]")
     """
-    watched = _set()
-    for function in functions:
-        code = _code_of(function)
-        if code is not None:
-            watched.add(_id(code))
+    if _REPLAY is not None:  # the judge (tools/judge.py): no student code runs in the block
+        yield
+        return
+    watch = _Watch({code: "" for code in (_code_of(f) for f in functions) if code is not None})
     seen = []
     previous = _getprofile()
     # As in forbidden(): what the block changes in this module is undone on exit.
@@ -534,16 +646,18 @@ def no_calls_to(functions, label):
     hooks = _list(_AFTER_CALL)
 
     def profile(frame, event, arg):
-        if event == "call" and _id(frame.f_code) in watched:
+        if event == "call" and watch.name(frame.f_code) is not None:
             seen.append(frame.f_code.co_name)
         if previous is not None:  # a hook already in place (forbidden's) keeps watching
             previous(frame, event, arg)
 
+    fingerprint = _fingerprint([profile], watch)
     _setprofile(profile)
     _thread_setprofile(profile)
     try:
         yield
         removed = _getprofile() is not profile
+        changed = fingerprint != _fingerprint([profile], watch) or not watch.intact()
     finally:
         for key, value in saved_checks.items():
             if _CHECKS.get(key, saved_checks) is not value:
@@ -560,3 +674,671 @@ def no_calls_to(functions, label):
         )
     if removed:
         raise AssertionError("your code removed the grader's profile hook while it was checked")
+    if changed:
+        raise AssertionError(f"your code changed the grader's watch of {label} while it ran: "
+                             "the test does not count")
+
+
+# ---------------------------------------------------------------- observations (issue 23)
+# A test cell calls the student's function through observe(), which turns the result into
+# plain data inside the blocked window. In JupyterLab observe() returns that data and the
+# cell's own checks run on it. When the grader runs the notebook (tools/nbgrader_plugins.py)
+# the kernel also records each observation in an output of the MIME type below, and a judge
+# process that never runs student code (tools/judge.py) runs the course's own copy of the test
+# cells, where observe() returns the recorded data instead of calling anything: the verdict is
+# the judge's.
+MIME = "application/vnd.cnnbook.observation+json"
+_RECORD = False    # set by the grader's guard in the kernel: emit every observation
+_REPLAY = None     # set by the judge: the observations to return, in order
+_THREADS = None    # set by the grader's guard: the thread ids alive before any student code
+_MODEL_LIMIT = 64 * 2 ** 20   # bytes of a saved model
+_ARRAY_LIMIT = 64 * 2 ** 20   # bytes of the arrays of one observation
+_PLAIN = (type(None), bool, int, float, str)
+_NUMERIC_KINDS = "biuf"
+_process_time = __import__("time").process_time
+
+
+class Refused(AssertionError):
+    """A result the grader cannot read as plain data, or a model it will not load."""
+
+
+def _describe(value):
+    return _type(value).__name__
+
+
+def _tensor_types():
+    """TensorFlow's and Keras' own tensor and variable classes (their exact types), if imported."""
+    found = []
+    for module, name in (("tensorflow.python.framework.ops", "EagerTensor"),
+                         ("tensorflow.python.ops.resource_variable_ops", "ResourceVariable"),
+                         ("keras.src.backend.tensorflow.core", "Variable")):
+        value = _getattr(_modules.get(module), name, None)
+        if value is not None:
+            found.append(value)
+    return _tuple(found)
+
+
+def _keras_model_type():
+    keras = _modules.get("keras")
+    return _getattr(keras, "Model", None) if keras is not None else None
+
+
+class _Tensor:
+    """A TensorFlow tensor as the NumPy array of its values (a tensor again when materialized)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
+class _Model:
+    """A Keras model as the bytes of its ``.keras`` file: how a model crosses to the judge."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _save_model(model, what):
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cnnbook-model-")
+    path = os.path.join(folder, "model.keras")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' notices on stderr say nothing of the answer
+            model.save(path)
+        size = os.path.getsize(path)
+        if size > _MODEL_LIMIT:
+            raise Refused(f"{what} is a model of {size / 2 ** 20:.0f} MB, more than the grader reads "
+                          f"({_MODEL_LIMIT // 2 ** 20} MB)")
+        with open(path, "rb") as file:
+            return _Model(file.read())
+    finally:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def plain(value, what="the result"):
+    """Return ``value`` as plain data, or raise :class:`Refused` saying what was expected.
+
+    Plain data is what the grader can check without running the student's code: ``None``,
+    ``bool``, ``int``, ``float``, ``str`` and ``bytes`` of exactly these types, NumPy arrays (copied)
+    and scalars of numeric types, TensorFlow tensors and variables (their values, a tensor
+    again when read back), Keras models (the bytes of their ``.keras`` file, read back by
+    :func:`load_model`), and tuples, lists and dicts of these. A subclass of ``int`` whose ``==`` always answers ``True``, an
+    object computing its array lazily (``__array__``), a generator: each is refused.
+
+    Parameters
+    ----------
+    value : object
+        What the student's function returned.
+    what : str, optional
+        How a message names it.
+
+    Returns
+    -------
+    object
+        The plain copy (a tensor is held as its values, a model as its ``.keras`` file;
+        :func:`observe` turns them back into a tensor and a model).
+
+    Raises
+    ------
+    Refused
+        For anything else, with a message naming the type found.
+
+    Examples
+    --------
+    >>> plain((3, np.arange(2), {"a": [1.5, None]}))
+    (3, array([0, 1]), {'a': [1.5, None]})
+    >>> class Liar(int):
+    ...     def __eq__(self, other):
+    ...         return True
+    >>> plain(Liar(3), "conv_output_size(5, 3, 1, 'valid')")
+    Traceback (most recent call last):
+    cnnbook.checks.Refused: conv_output_size(5, 3, 1, 'valid') is a Liar, which the grader cannot read: return an int, a float, a str, a NumPy array or a tensor, a Keras model, or a tuple, list or dict of these
+    """
+    budget = [_ARRAY_LIMIT]
+    return _plain(value, what, budget, 0)
+
+
+def _plain(value, what, budget, depth):
+    kind = _type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is bytes:  # the bytes of a file (a checkpoint): read by the judge as data only
+        budget[0] -= _len(value)
+        if budget[0] < 0:
+            raise Refused(f"{what} holds more than {_ARRAY_LIMIT // 2 ** 20} MB")
+        return value
+    if depth > 20:
+        raise Refused(f"{what} is nested more than 20 levels deep")
+    if kind is tuple or kind is list:
+        return kind(_plain(v, what, budget, depth + 1) for v in value)
+    if kind is dict:
+        out = {}
+        for key, v in _list(value.items()):
+            if _type(key) not in (str, int):
+                raise Refused(f"{what} has a key of type {_describe(key)}: keys must be str or int")
+            out[key] = _plain(v, what, budget, depth + 1)
+        return out
+    if kind in _tensor_types():  # a tensor stays a tensor, of the same values
+        return _Tensor(_plain(_asarray(value.numpy()), what, budget, depth + 1))
+    if kind is _ndarray:
+        if value.dtype.kind not in _NUMERIC_KINDS:
+            raise Refused(f"{what} is an array of {value.dtype}, expected numbers")
+        budget[0] -= value.nbytes
+        if budget[0] < 0:
+            raise Refused(f"{what} holds more than {_ARRAY_LIMIT // 2 ** 20} MB of arrays")
+        return np.array(value, dtype=value.dtype, copy=True)
+    if _isinstance(value, np.generic) and kind.__module__ == "numpy" and \
+            np.dtype(kind).kind in _NUMERIC_KINDS:
+        return value
+    model = _keras_model_type()
+    if model is not None and _isinstance(value, model):
+        return _save_model(value, what)
+    raise Refused(f"{what} is a {_describe(value)}, which the grader cannot read: return an int, a "
+                  "float, a str, a NumPy array or a tensor, a Keras model, or a tuple, list or dict "
+                  "of these")
+
+
+# ----- the wire format: JSON with tags for what JSON lacks
+def _encode(value):
+    import base64
+    import io
+
+    kind = _type(value)
+    if kind in _PLAIN:
+        if kind is float and (value != value or value in (float("inf"), float("-inf"))):
+            return {"float": repr(value)}
+        return value
+    if kind is bytes:
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if kind is tuple or kind is list:
+        return {kind.__name__: [_encode(v) for v in value]}
+    if kind is dict:
+        return {"dict": [[k, _encode(v)] for k, v in value.items()]}
+    if kind is _ndarray:
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return {"array": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if kind is _Model:
+        return {"model": base64.b64encode(value.data).decode("ascii")}
+    if kind is _Tensor:
+        return {"tensor": _encode(value.array)}
+    return {"scalar": np.dtype(kind).str, "value": _encode(value.item())}
+
+
+def _decode(data):
+    import base64
+    import io
+
+    kind = _type(data)
+    if kind in _PLAIN:
+        return data
+    if kind is not dict or _len(data) not in (1, 2):
+        raise ValueError("not an observation")
+    if "float" in data:
+        return float(data["float"])
+    if "bytes" in data:
+        return base64.b64decode(data["bytes"])
+    if "tuple" in data:
+        return _tuple(_decode(v) for v in data["tuple"])
+    if "list" in data:
+        return [_decode(v) for v in data["list"]]
+    if "dict" in data:
+        return {k: _decode(v) for k, v in data["dict"]}
+    if "array" in data:
+        array = np.load(io.BytesIO(base64.b64decode(data["array"])), allow_pickle=False)
+        if array.dtype.kind not in _NUMERIC_KINDS:
+            raise ValueError("not an array of numbers")
+        return array
+    if "model" in data:
+        return _Model(base64.b64decode(data["model"]))
+    if "tensor" in data:
+        array = _decode(data["tensor"])
+        if _type(array) is not _ndarray:
+            raise ValueError("not a tensor")
+        return _Tensor(array)
+    if "scalar" not in data:
+        raise ValueError("not an observation")
+    dtype = np.dtype(data["scalar"])
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError("not a number")
+    return dtype.type(_decode(data["value"]))
+
+
+def _materialize(value):
+    """Load the models of a plain value (saved as bytes) as Keras models."""
+    kind = _type(value)
+    if kind is _Model:
+        return load_model(value.data)
+    if kind is _Tensor:
+        import tensorflow as tf
+        return tf.constant(value.array)
+    if kind is tuple or kind is list:
+        return kind(_materialize(v) for v in value)
+    if kind is dict:
+        return {k: _materialize(v) for k, v in value.items()}
+    return value
+
+
+def _foreign_code(config, found):
+    """Collect the classes and functions of a Keras config that are not Keras' own."""
+    if _isinstance(config, dict):
+        if "class_name" in config:
+            module = config.get("module")
+            registered = config.get("registered_name")
+            own = module is None or module == "keras" or _str(module).startswith("keras.") or (
+                module == "builtins" and config.get("class_name") == "function")
+            if not own or (registered not in (None, config.get("class_name")) and
+                           not _str(registered).startswith("keras")):
+                found.append(_str(config.get("class_name")))
+        for value in config.values():
+            _foreign_code(value, found)
+    elif _isinstance(config, list):
+        for value in config:
+            _foreign_code(value, found)
+    return found
+
+
+def load_model(data):
+    """Load a Keras model from the bytes of its ``.keras`` file, refusing anything not Keras' own.
+
+    The model's configuration is read first: every layer, loss and function it names must
+    be one of Keras' built-in ones. Then Keras loads it with ``safe_mode=True`` (which
+    also refuses a ``Lambda`` layer's code). So loading runs no code of the student's.
+
+    Parameters
+    ----------
+    data : bytes
+        The ``.keras`` file.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    Refused
+        If the model uses a layer, loss or function that is not Keras' own, or cannot be
+        loaded.
+    """
+    import json
+    import os
+    import shutil
+    import tempfile
+    import zipfile
+
+    import keras
+
+    folder = tempfile.mkdtemp(prefix="cnnbook-model-")
+    path = os.path.join(folder, "model.keras")
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            raise Refused("the model could not be read back from its .keras file") from None
+        foreign = _foreign_code(config, [])
+        if foreign:
+            raise Refused(f"the model uses {', '.join(_sorted(set(foreign)))}, which is not one of "
+                          "Keras' own layers or functions: build it from keras.layers only (the "
+                          "grader loads models with Keras' safe mode)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. an optimizer not yet built: nothing to say
+                return keras.models.load_model(path, safe_mode=True)
+        except Exception as error:  # noqa: BLE001 - any failure is the model's
+            text = _str(error).splitlines()[0][:300] if _str(error) else _describe(error)
+            raise Refused(f"the model could not be loaded with Keras' own layers only ({text}): "
+                          "build it from keras.layers, without Lambda layers") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ----- the kernel side
+def _error_record(error):
+    """A student's exception as plain data: the nearest builtin exception class, and its message."""
+    import builtins
+
+    name = "Exception"
+    for cls in _type(error).__mro__:
+        if _getattr(builtins, cls.__name__, None) is cls:
+            name = cls.__name__
+            break
+    try:
+        message = _str(error)
+    except Exception:  # noqa: BLE001 - a student's __str__ may fail
+        message = ""
+    return {"type": name, "message": message[:2000]}
+
+
+def _running_threads():
+    """Names of the threads alive now that were not alive before any student code ran."""
+    import threading
+
+    if _THREADS is None:
+        return []
+    names = {t.ident: t.name for t in threading.enumerate()}
+    return _sorted(names.get(ident, f"thread {ident}") for ident in _sys._current_frames()
+                   if ident not in _THREADS)
+
+
+def _emit(record):
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_pub.publish(data={MIME: record}, metadata={})
+
+
+def observe(what, call, timed=False, blocked=()):
+    """Call the student's function through ``call`` and return its result as plain data.
+
+    Test cells call every student function this way. The call runs inside ``blocked``,
+    the window where the course's references are blocked (:func:`forbidden`,
+    :func:`no_calls_to`, with :func:`reference_parts`), and the result is turned into
+    plain data (:func:`plain`) before the window closes, so nothing the student wrote runs
+    after it (a lazy ``__array__``, a generator), and what the window finds when it closes
+    (a blocked call whose error the student's code caught) is part of the observation. A
+    Keras model is saved and loaded back with Keras' own layers only (:func:`load_model`),
+    as the grader will load it.
+
+    In JupyterLab this returns the data and the test cell's checks run on it. While the
+    grader runs the notebook it also records the observation; the grader's judge then runs
+    the course's copy of the test cells, where ``observe`` returns the recorded data
+    without calling anything, and decides the test.
+
+    Parameters
+    ----------
+    what : str
+        The call as a message names it, e.g. ``"zero_pad(X, 2)"``. It also labels the
+        observation: the judge checks that the calls come in the same order.
+    call : callable
+        Calls the student's function, e.g. ``lambda: zero_pad(X, 2)``.
+    timed : bool, default False
+        Also return the CPU seconds the call took (``time.process_time``).
+    blocked : sequence of context managers, optional
+        Entered in order around the call and its conversion, e.g.
+        ``[checks.forbidden(ops, ["conv2d"], "cnnbook.ops")]``. The judge enters none.
+
+    Returns
+    -------
+    object, or (object, float) if ``timed``
+
+    Raises
+    ------
+    Refused
+        If the result is not plain data.
+    Exception
+        What the student's function raised.
+
+    Examples
+    --------
+    >>> observe("sum of squares", lambda: np.square(np.arange(3)).sum())
+    np.int64(5)
+    >>> observe("squares()", lambda: (v * v for v in range(3)))
+    Traceback (most recent call last):
+    cnnbook.checks.Refused: squares() is a generator, which the grader cannot read: return an int, a float, a str, a NumPy array or a tensor, a Keras model, or a tuple, list or dict of these
+    """
+    if _REPLAY is not None:
+        return _REPLAY.next(what, timed)
+    record = _RECORD
+    if record:
+        threads, trace = _running_threads(), _sys.gettrace()
+    start = _process_time()
+    try:
+        with contextlib.ExitStack() as window:
+            for context in blocked:
+                window.enter_context(context)
+            value = plain(call(), what)
+        seconds = _process_time() - start
+        if record:
+            encoded = _encode(value)
+        result = _materialize(value)
+    except BaseException as error:
+        if record:
+            _emit({"what": what, "error": _error_record(error)})
+        raise
+    if record:
+        entry = {"what": what, "value": encoded, "cpu": seconds}
+        after = _running_threads()
+        if threads or after:
+            entry["threads"] = _sorted(set(threads) | set(after))
+        if trace is not None or _sys.gettrace() is not None:
+            entry["trace"] = True
+        _emit(entry)
+    return (result, seconds) if timed else result
+
+
+def held_out(seed):
+    """Return the seed of held-out data: ``seed`` in JupyterLab, fresh entropy in the judge.
+
+    A test that scores a trained model draws its held-out data from this seed. In the
+    kernel (JupyterLab, ``nbgrader validate``, and the kernel while it is graded) it is the
+    fixed ``seed`` written in the test; in the judge it is drawn from :mod:`secrets` when
+    the test runs, so that no seed a notebook could know is involved.
+
+    Parameters
+    ----------
+    seed : int
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> held_out(7)
+    7
+    """
+    if _REPLAY is not None:
+        import secrets
+        return secrets.randbits(63)
+    return seed
+
+
+def in_judge():
+    """True while the judge runs the course's test cells (tools/judge.py), else False.
+
+    >>> in_judge()
+    False
+    """
+    return _REPLAY is not None
+
+
+class _Replay:
+    """The judge's side of :func:`observe`: one test cell's recorded observations, in order."""
+
+    def __init__(self, records, stopped=None):
+        self.records = _list(records)
+        self.stopped = stopped  # the kernel's error in this cell, if any: said when records run out
+        self.used = 0
+
+    def next(self, what, timed):
+        if self.used >= _len(self.records):
+            why = f" ({self.stopped})" if self.stopped else ""
+            raise AssertionError(f"the test stopped in the notebook before it called {what}{why}")
+        record = self.records[self.used]
+        self.used += 1
+        if _type(record) is not dict or record.get("what") != what:
+            got = record.get("what") if _type(record) is dict else record
+            raise AssertionError(f"the grader's record of this test does not match its calls: it "
+                                 f"expected {what}, the notebook recorded {_str(got)[:200]}")
+        threads = record.get("threads")
+        if threads:
+            raise AssertionError(f"a thread started by your code ({', '.join(map(_str, threads[:3]))}) "
+                                 f"was still running when the test called {what}: stop every thread "
+                                 "your code starts; the test does not count")
+        if record.get("trace"):
+            raise AssertionError(f"a trace function set by your code was in place when the test "
+                                 f"called {what}: the test does not count")
+        if "error" in record:
+            import builtins
+
+            error = record["error"]
+            cls = _getattr(builtins, _str(error.get("type")), None)
+            if not (_isinstance(cls, _type) and issubclass(cls, BaseException)) or \
+                    issubclass(cls, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+                cls = Exception
+            raise cls(_str(error.get("message", "")))
+        try:
+            value = _decode(record.get("value"))
+        except (ValueError, TypeError, KeyError, OSError):
+            raise AssertionError(f"the grader could not read the notebook's record of {what}") from None
+        value = _materialize(value)
+        if timed:
+            seconds = record.get("cpu")
+            if _type(seconds) not in (int, float):
+                raise AssertionError("the grader's record has no CPU time for this call")
+            return value, float(seconds)
+        return value
+
+
+@contextlib.contextmanager
+def replaying(records, stopped=None):
+    """Make :func:`observe` return ``records`` in order while the block runs (the judge's mode).
+
+    Parameters
+    ----------
+    records : list of dict
+        The observations the kernel recorded in one test cell.
+    stopped : str, optional
+        Why the cell stopped in the kernel, for the message when the records run out.
+
+    Yields
+    ------
+    object
+        The replay; its ``used`` attribute counts the observations returned.
+
+    Examples
+    --------
+    >>> with replaying([{"what": "f(2)", "value": 4}]):
+    ...     observe("f(2)", lambda: 1 / 0)
+    4
+    """
+    global _REPLAY
+    before = _REPLAY
+    _REPLAY = _Replay(records, stopped)
+    try:
+        yield _REPLAY
+    finally:
+        _REPLAY = before
+
+
+def batches(dataset, what="the dataset", limit=10_000):
+    """Return a ``tf.data.Dataset`` of ``(x, y)`` pairs as a list of pairs of NumPy arrays.
+
+    For :func:`observe`: a test that receives a dataset calls this inside its blocked
+    window, so the pipeline runs there and only its batches leave it.
+
+    Parameters
+    ----------
+    dataset : tf.data.Dataset
+    what : str, optional
+        How a message names it.
+    limit : int, default 10000
+        Most batches read (a dataset that repeats forever is cut there).
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+
+    Raises
+    ------
+    AssertionError
+        If ``dataset`` is not a ``tf.data.Dataset`` of pairs.
+    """
+    import tensorflow as tf
+
+    if not _isinstance(dataset, tf.data.Dataset):
+        raise AssertionError(f"{what} is a {_describe(dataset)}, expected a tf.data.Dataset")
+    found = []
+    for element in dataset:
+        if _type(element) not in (tuple, list) or _len(element) != 2:
+            raise AssertionError(f"{what} yields {_describe(element)}s, expected (images, labels) pairs")
+        parts = [_plain(part, what, [_ARRAY_LIMIT], 0) for part in element]
+        found.append(_tuple(p.array if _type(p) is _Tensor else p for p in parts))
+        if _len(found) >= limit:
+            break
+    return found
+
+
+def layers_within(model):
+    """Return every layer of a model, the layers of nested models included, depth first.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    list of keras.layers.Layer
+
+    Examples
+    --------
+    >>> import keras
+    >>> branch = keras.Sequential([keras.layers.Dense(2), keras.layers.ReLU()])
+    >>> model = keras.Sequential([keras.Input((3,)), branch, keras.layers.Dense(1)])
+    >>> [type(layer).__name__ for layer in layers_within(model)]
+    ['Sequential', 'Dense', 'ReLU', 'Dense']
+    """
+    found = []
+    for layer in _getattr(model, "layers", []):
+        found.append(layer)
+        if _getattr(layer, "layers", None):
+            found.extend(layers_within(layer))
+    return found
+
+
+def canonical_weights(model, seed=0):
+    """Give every weight of a model values that depend only on its kind, its shape and ``seed``.
+
+    Two models whose layers compute the same functions of weights of the same shapes
+    then compute the same thing, however their layers are arranged in nested models or
+    named: this compares what a student's network computes with the course's, without
+    asking that their layer graphs look alike. Kernels and biases get values of a normal
+    draw scaled by the weight's fan-in; batch normalisation's scales and variances get
+    positive values.
+
+    Parameters
+    ----------
+    model : keras.Model
+    seed : int, default 0
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself, its weights set.
+
+    Examples
+    --------
+    >>> import keras
+    >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(2)])
+    >>> inputs = keras.Input((3,))
+    >>> nested = keras.Sequential([keras.layers.Dense(2)])
+    >>> b = keras.Model(inputs, keras.layers.Dense(2)(nested(inputs)))
+    >>> x = np.ones((1, 3), "float32")
+    >>> bool(np.allclose(canonical_weights(a)(x), canonical_weights(b)(x)))
+    True
+    """
+    for layer in layers_within(model):
+        if _getattr(layer, "layers", None):
+            continue  # a nested model: its layers are set one by one
+        for number, weight in enumerate(layer.weights):
+            shape = _tuple(int(n) for n in weight.shape)
+            name = _str(_getattr(weight, "name", ""))
+            rng = np.random.default_rng([seed, number, _len(shape), *shape])
+            if name in ("gamma", "moving_variance"):
+                value = rng.uniform(0.5, 1.5, shape)
+            else:
+                fan_in = max(1, int(np.prod(shape[:-1]))) if _len(shape) > 1 else 1
+                value = rng.standard_normal(shape) / np.sqrt(fan_in)
+            weight.assign(value.astype(_str(weight.dtype)))
+    return model

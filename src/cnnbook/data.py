@@ -376,7 +376,7 @@ SHAPES_CHUNK = 128  # images drawn at once: small arrays stay in the CPU's cache
 
 def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutter=0,
                 size_range=(0.55, 0.95), max_rotation=180.0, noise=0.06,
-                return_boxes=False):
+                return_boxes=False, move=(0, 0), turn=0.0):
     """Draw colour images of shapes, one object per image: the course's CIFAR-10.
 
     Each image holds one filled shape of a random colour, size, rotation, slight
@@ -417,6 +417,15 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
         image draws its own between 0.2 and 1 times this.
     return_boxes : bool, default False
         Also return each object's box and mask.
+    move : (float, float), default (0, 0)
+        Pixels to move every object down and right after its position is
+        drawn, over the same background: the same seed with another ``move``
+        gives the same images with the objects elsewhere, cut by the frame
+        where they cross it (no border is filled in). Every random draw is
+        unchanged, so ``(0, 0)`` gives the images as drawn.
+    turn : float, default 0
+        Degrees to turn every object counter-clockwise (as displayed) about its
+        own centre after its angle is drawn, over the same background.
 
     Returns
     -------
@@ -444,6 +453,14 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
     >>> images, labels, boxes, masks = make_shapes(2, return_boxes=True)
     >>> boxes.shape, masks.shape
     ((2, 4), (2, 32, 32))
+    >>> boxes
+    array([[ 1.,  9., 21., 30.],
+           [15., 10., 29., 25.]])
+    >>> make_shapes(2, move=(2, -1), return_boxes=True)[2]  # 2 pixels down, 1 to the left
+    array([[ 0., 11., 20., 32.],
+           [14., 12., 28., 27.]])
+    >>> make_shapes(2, move=(2, -2), return_boxes=True)[2][0]  # the first object is cut by the frame
+    array([ 0., 11., 19., 32.])
     """
     from cnnbook import shapes
 
@@ -462,10 +479,20 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
         raise ValueError(f"max_rotation must be in [0, 180] degrees, got {max_rotation!r}")
     if not 0 <= noise <= 1:
         raise ValueError(f"noise must be in [0, 1], got {noise!r}")
+    try:
+        move_rows, move_cols = (float(value) for value in move)
+    except (TypeError, ValueError):
+        raise ValueError(f"move must be a pair of numbers (rows down, columns right), got {move!r}") from None
+    if isinstance(turn, bool) or not isinstance(turn, (int, float, np.integer, np.floating)):
+        raise ValueError(f"turn must be a number of degrees, got {turn!r}")
 
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(num_images) % len(classes)).astype(np.int64)
     params = _shape_params(rng, num_images, image_size, size_range, max_rotation, noise, clutter)
+    if move_rows or move_cols:  # centres are (x, y): column first
+        params["centre"] = params["centre"] + np.float32([move_cols, move_rows])
+    if turn:  # angles turn the frame clockwise as displayed (rows point down)
+        params["angle"] = params["angle"] - np.float32(np.deg2rad(turn))
     images = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
     masks = np.empty((num_images, image_size, image_size), dtype=bool)
     for start in range(0, num_images, SHAPES_CHUNK):
@@ -477,6 +504,46 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
     if not return_boxes:
         return images, labels
     return images, labels, _mask_boxes(masks), masks
+
+
+def shape_circles(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, size_range=(0.55, 0.95)):
+    """Return the enclosing circles that ``make_shapes`` draws its objects in.
+
+    ``make_shapes`` places each object in a circle of random radius whose centre
+    is drawn where the circle fits inside the frame. This repeats its first
+    random draws, so with the same arguments it returns the circles of the same
+    images (before any ``move``). A moved object lies where the data never put
+    one when its moved circle no longer fits.
+
+    Parameters
+    ----------
+    num_images, image_size, seed, classes, size_range
+        As for ``make_shapes``.
+
+    Returns
+    -------
+    centres : ndarray, shape (num_images, 2)
+        Each circle's centre (x, y) in pixels: column first.
+    radii : ndarray, shape (num_images,)
+        Each circle's radius in pixels.
+
+    Examples
+    --------
+    >>> centres, radii = shape_circles(2)
+    >>> centres.round(1), radii.round(1)
+    (array([[10.7, 19.4],
+           [21.7, 17.5]], dtype=float32), array([10.5,  9.1], dtype=float32))
+    >>> bool(((centres - radii[:, None] >= 0) & (centres + radii[:, None] <= 32)).all())
+    True
+    """
+    if isinstance(num_images, bool) or not isinstance(num_images, (int, np.integer)) or num_images < 1:
+        raise ValueError(f"num_images must be an int of at least 1, got {num_images!r}")
+    make_shapes(1, image_size, seed, classes, size_range=size_range)  # make_shapes' checks of the other arguments
+    rng = np.random.default_rng(seed)
+    rng.permutation(np.arange(num_images) % len(tuple(classes)))  # the labels, drawn first
+    radius = rng.uniform(*size_range, num_images) * image_size / 2
+    centre = rng.uniform(radius[:, None], image_size - radius[:, None], (num_images, 2))
+    return centre.astype(np.float32), radius.astype(np.float32)
 
 
 def _shape_params(rng, count, size, size_range, max_rotation, noise, clutter):

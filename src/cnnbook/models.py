@@ -5,7 +5,13 @@ layer by layer, and checks every number against Keras itself:
 
 - ``Conv2D``: ``f·f·C·K + K`` (``K`` kernels of ``f x f x C`` weights, one bias each);
 - ``Dense``: ``(in + 1)·out`` (a weight per input and a bias, for each output);
+- ``BatchNormalization``: ``2·C + 2·C`` (a learned scale γ and shift β per
+  channel, then the moving mean and variance it keeps for inference, which are
+  weights that training does not update by gradient);
 - pooling, ``Flatten``, ``Dropout``, activations: no weights at all.
+
+:func:`multiply_adds` counts the forward pass's multiply-adds and
+:func:`weight_depth` the weight layers on the longest path through a network.
 """
 
 import collections
@@ -38,13 +44,15 @@ def layer_formula(layer):
     Parameters
     ----------
     layer : keras.layers.Layer
-        A ``Conv2D``, ``Dense`` or weightless layer (see ``WEIGHTLESS``) of a
-        built model.
+        A ``Conv2D``, ``Dense``, ``BatchNormalization`` or weightless layer (see
+        ``WEIGHTLESS``) of a built model.
 
     Returns
     -------
     formula : str
-        E.g. ``"3·3·1·32 + 32"`` for a Conv2D, ``"(576 + 1)·64"`` for a Dense.
+        E.g. ``"3·3·1·32 + 32"`` for a Conv2D, ``"(576 + 1)·64"`` for a Dense,
+        ``"2·32 + 2·32"`` for a BatchNormalization of 32 channels (γ and β,
+        then the moving mean and variance; ``"1·32 + 2·32"`` without γ or β).
     count : int
         The value of the formula.
 
@@ -60,6 +68,9 @@ def layer_formula(layer):
     >>> model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3)])
     >>> layer_formula(model.layers[0])
     ('3·3·1·32 + 32', 320)
+    >>> model = keras.Sequential([keras.Input((8, 8, 32)), keras.layers.BatchNormalization()])
+    >>> layer_formula(model.layers[0])
+    ('2·32 + 2·32', 128)
     """
     kind = type(layer).__name__
     if kind == "Conv2D":
@@ -74,11 +85,15 @@ def layer_formula(layer):
         if layer.use_bias:
             return f"({inputs} + 1)·{units}", (inputs + 1) * units
         return f"{inputs}·{units}", inputs * units
+    if kind == "BatchNormalization":
+        channels = layer.input.shape[layer.axis if isinstance(layer.axis, int) else layer.axis[0]]
+        learned = int(layer.scale) + int(layer.center)  # γ, β
+        return f"{learned}·{channels} + 2·{channels}", (learned + 2) * channels
     if kind in WEIGHTLESS:
         return "no weights", 0
     raise ValueError(
         f"layer {layer.name!r} is a {kind}: no formula for it here "
-        f"(known: Conv2D, Dense, {', '.join(WEIGHTLESS)})"
+        f"(known: Conv2D, Dense, BatchNormalization, {', '.join(WEIGHTLESS)})"
     )
 
 
@@ -183,7 +198,7 @@ def layer_multiply_adds(layer):
     ``Conv2D`` and ``DepthwiseConv2D`` use :func:`cnnbook.ops.conv_multiply_adds`
     (a depthwise convolution is one single-channel convolution per input
     channel); ``Dense`` costs ``inputs * units`` per position (a ``Dense``
-    applied to a feature map works at every pixel). Other layers count 0: their
+    applied to an H×W×C tensor works at every pixel). Other layers count 0: their
     work (pooling, normalisation, adding) is small next to these. Bias adds are
     not counted.
 
@@ -260,9 +275,73 @@ def multiply_adds(model):
     return sum(layer_multiply_adds(layer) for layer in _layers_of(model))
 
 
+#: The layers that :func:`weight_depth` counts: those with weights that transform
+#: the signal (batch normalisation, which only rescales each channel, is not one).
+WEIGHT_LAYERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense")
+
+
+def weight_depth(model):
+    """Count the weight layers on the longest path from a model's input to its output.
+
+    This is how papers give a network's depth: VGG16 has 16 weight layers in
+    a row; GoogLeNet "is 22 layers deep when counting only layers with
+    parameters" (Szegedy et al. 2015), although it has many more convolutions
+    side by side in its Inception modules; ResNet50's 50 do not count the
+    projection shortcuts, which run beside the main path. Weight layers are
+    those in ``WEIGHT_LAYERS``; pooling, batch normalisation, activations,
+    additions and concatenations add no depth.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built Sequential or functional model whose layers are each called
+        once (no shared layers); a nested model counts as the depth of its
+        own longest path.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If the model is not built.
+
+    Examples
+    --------
+    >>> import keras
+    >>> inputs = keras.Input((8, 8, 3))
+    >>> left = keras.layers.Conv2D(4, 3, padding="same")(inputs)                 # 1 deep
+    >>> right = keras.layers.Conv2D(4, 1)(keras.layers.Conv2D(4, 1)(inputs))    # 2 deep
+    >>> x = keras.layers.Concatenate()([left, right])
+    >>> outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x))
+    >>> model = keras.Model(inputs, outputs)
+    >>> weight_depth(model), sum(type(l).__name__ in WEIGHT_LAYERS for l in model.layers)
+    (3, 4)
+    """
+    if not model.built:
+        raise ValueError("model must be built: give it an input shape (keras.Input(...)) first")
+    depth = {}  # layer name -> weight layers on the longest path ending at its output
+    for layer in model.layers:  # in graph order: parents come first
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            depth[layer.name] = 0
+            continue
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        before = max((depth.get(tensor._keras_history.operation.name, 0) for tensor in inputs),
+                     default=0)
+        if hasattr(layer, "layers"):  # a nested model
+            own = weight_depth(layer)
+        else:
+            own = int(kind in WEIGHT_LAYERS)
+        depth[layer.name] = before + own
+    return max(depth[tensor._keras_history.operation.name] for tensor in model.outputs)
+
+
 def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
-                     filters_5x5_reduce, filters_5x5, filters_pool_proj, name=None):
-    """Apply an Inception module (GoogLeNet's, Szegedy et al. 2015) to a feature map.
+                     filters_5x5_reduce, filters_5x5, filters_pool_proj, name=None,
+                     batch_norm=False):
+    """Apply an Inception module (GoogLeNet's, Szegedy et al. 2015) to a stack of feature maps.
 
     Four branches see the same input and their outputs are stacked on depth:
 
@@ -273,15 +352,20 @@ def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
 
     Every convolution has ``padding="same"`` and a ReLU, and the pool has
     ``padding="same"``, so all branches keep the input's height and width.
+    With ``batch_norm=True`` every convolution (then without bias) is followed
+    by batch normalisation before its ReLU, as in the Inception networks after
+    GoogLeNet (Ioffe & Szegedy 2015; Szegedy et al. 2016).
 
     Parameters
     ----------
     x : KerasTensor, shape (N, H, W, C)
-        The input feature map (functional API).
+        The input, an H×W×C tensor of C feature maps (functional API).
     filters_1x1, filters_3x3_reduce, filters_3x3, filters_5x5_reduce, filters_5x5, filters_pool_proj : int
         Filters of each convolution, in GoogLeNet's table order.
     name : str, optional
         Prefix of the layer names (``name + "_3x3"`` ...).
+    batch_norm : bool, default False
+        Normalise every convolution's output (GoogLeNet itself does not).
 
     Returns
     -------
@@ -301,8 +385,13 @@ def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
 
     def conv(tensor, filters, size, suffix):
         layer_name = f"{name}_{suffix}" if name else None
-        return keras.layers.Conv2D(filters, size, padding="same", activation="relu",
-                                   name=layer_name)(tensor)
+        if not batch_norm:
+            return keras.layers.Conv2D(filters, size, padding="same", activation="relu",
+                                       name=layer_name)(tensor)
+        tensor = keras.layers.Conv2D(filters, size, padding="same", use_bias=False,
+                                     name=layer_name)(tensor)
+        tensor = keras.layers.BatchNormalization(name=f"{layer_name}_bn" if name else None)(tensor)
+        return keras.layers.ReLU(name=f"{layer_name}_relu" if name else None)(tensor)
 
     branch_1 = conv(x, filters_1x1, 1, "1x1")
     branch_3 = conv(conv(x, filters_3x3_reduce, 1, "3x3_reduce"), filters_3x3, 3, "3x3")
@@ -315,26 +404,33 @@ def inception_module(x, filters_1x1, filters_3x3_reduce, filters_3x3,
     )
 
 
-def residual_block(x, filters, stride=1, name=None):
-    """Apply a basic residual block (He et al. 2016) to a feature map.
+def residual_block(x, filters, stride=1, name=None, kernel_initializer="glorot_uniform"):
+    """Apply a basic residual block (He et al. 2016) to a stack of feature maps.
 
     Main path: 3×3 convolution (``stride``) → batch normalisation → ReLU → 3×3
     convolution → batch normalisation (the convolutions have no bias: batch
     normalisation's shift takes its place). Shortcut: the input itself, or, when
     the shape changes (``stride != 1`` or ``filters`` differs from the input's
     depth), a 1×1 convolution with ``stride`` and batch normalisation (a
-    projection). The two are **added**, then a ReLU.
+    projection). The two are **added**, then a ReLU: the original ResNet block
+    ("v1"). Because of that last ReLU, the gradient reaches ``x`` through the
+    shortcut only where the sum is positive; pre-activation blocks (He et al.
+    2016b), which put batch normalisation and ReLU before each convolution and
+    nothing after the addition, pass it through unchanged.
 
     Parameters
     ----------
     x : KerasTensor, shape (N, H, W, C)
-        The input feature map (functional API).
+        The input, an H×W×C tensor of C feature maps (functional API).
     filters : int
         Depth of the output.
     stride : int, default 1
         Stride of the first convolution (and of the projection).
     name : str, optional
         Prefix of the layer names.
+    kernel_initializer : str, default "glorot_uniform"
+        Of every convolution: Keras' default, or e.g. ``"he_normal"`` as in
+        He et al.'s networks.
 
     Returns
     -------
@@ -355,14 +451,15 @@ def residual_block(x, filters, stride=1, name=None):
         return f"{name}_{suffix}" if name else None
 
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
-                      name=named("conv1"))(x)
+                      kernel_initializer=kernel_initializer, name=named("conv1"))(x)
     y = layers.ReLU(name=named("relu1"))(layers.BatchNormalization(name=named("bn1"))(y))
-    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=named("conv2"))(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                      kernel_initializer=kernel_initializer, name=named("conv2"))(y)
     y = layers.BatchNormalization(name=named("bn2"))(y)
     shortcut = x
     if stride != 1 or x.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False,
-                                 name=named("projection"))(x)
+                                 kernel_initializer=kernel_initializer, name=named("projection"))(x)
         shortcut = layers.BatchNormalization(name=named("projection_bn"))(shortcut)
     return layers.ReLU(name=named("out"))(layers.Add(name=named("add"))([y, shortcut]))
 

@@ -13,7 +13,10 @@ Chapter 3 builds these; chapters 4, 5 and 7 reuse them with the same data set
 - :func:`load_classic_convnet`: the network trained by
   ``python -m cnnbook.train_classifier``, with its record;
 - :func:`load_small_runs`: the learning curves of chapter 3's small-set and batch
-  normalisation comparisons, recorded by the same script (``--only small``).
+  normalisation comparisons, recorded by the same script (``--only small``);
+- :func:`load_invariance_runs`: how networks trained with and without augmentation
+  score on moved, shifted and turned test images, recorded by the same script
+  (``--only invariance``).
 """
 
 import json
@@ -87,12 +90,18 @@ def classic_convnet(dropout=True, batch_norm=False, image_size=32, num_classes=1
     return keras.Sequential(stack, name="classic_convnet")
 
 
-def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertical", seed=None):
+def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertical", seed=None,
+                 fill_mode="nearest"):
     """Return Keras preprocessing layers that move each training image at random.
 
     In order: ``RandomFlip(flip)``, ``RandomTranslation(shift, shift)``,
     ``RandomRotation(rotation)`` and ``RandomZoom(zoom)``, with the edge pixels
-    repeated into the uncovered border (``fill_mode="nearest"``). Like every
+    repeated into the uncovered border (``fill_mode="nearest"``). With the
+    defaults each image is mirrored or not along each axis, shifted by up to
+    10 % of its size along each axis, turned by up to 180 degrees either way
+    about the image's centre (which also moves an object that is not at the
+    centre, and can push part of it out of the frame) and zoomed in or out by
+    up to 10 %. A factor of 0 leaves its layer out. Like every
     Keras preprocessing layer they act only when called with ``training=True``
     (inside ``fit``); at inference (``predict``, ``evaluate``, or a call with
     ``training=False``) they return their input unchanged.
@@ -110,6 +119,8 @@ def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertica
         Which mirror images to draw; None for no flips.
     seed : int, optional
         Seed of the layers' random draws.
+    fill_mode : {"nearest", "reflect", "wrap", "constant"}, default "nearest"
+        How the translation, rotation and zoom fill the pixels they uncover.
 
     Returns
     -------
@@ -125,16 +136,19 @@ def augmentation(shift=0.1, rotation=0.5, zoom=0.1, flip="horizontal_and_vertica
     True
     >>> bool(np.array_equal(layers(images, training=True), images))
     False
+    >>> [type(layer).__name__ for layer in augmentation(rotation=0, zoom=0, flip=None).layers]
+    ['RandomTranslation']
     """
     import keras
     from keras import layers
 
     stack = [layers.RandomFlip(flip, seed=seed)] if flip else []
-    stack += [
-        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
-        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed),
-        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed),
-    ]
+    if shift:
+        stack.append(layers.RandomTranslation(shift, shift, fill_mode=fill_mode, seed=seed))
+    if rotation:
+        stack.append(layers.RandomRotation(rotation, fill_mode=fill_mode, seed=seed))
+    if zoom:
+        stack.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed))
     return keras.Sequential(stack, name="augmentation")
 
 
@@ -254,14 +268,18 @@ def load_small_runs():
     Returns
     -------
     dict
-        ``settings``; ``runs``: for "no dropout, no augmentation", "dropout" and
-        "augmentation", the Keras ``history`` (loss, accuracy, val_loss,
-        val_accuracy per epoch), the ``best_epoch``, and the accuracy of the
-        best and of the last epoch on the training, validation and test images
-        (``best_epoch_accuracy``, ``last_epoch_accuracy``); ``batch_norm``:
-        for the network "without batch normalisation" and "with batch
-        normalisation", the loss of every batch (``batch_losses``) and the
-        mean loss of every epoch (``epoch_losses``);
+        ``settings`` (``seeds``: the seeds of every small-set run,
+        ``batch_norm_seeds``: those of the batch normalisation runs); ``runs``:
+        for "no dropout, no augmentation", "dropout", "augmentation" and
+        "dropout and augmentation", a list with one record per seed, in the order
+        of ``settings["seeds"]``: the ``seed``, the Keras ``history`` (loss,
+        accuracy, val_loss, val_accuracy per epoch), the ``best_epoch``, and the
+        accuracy of the best and of the last epoch on the training, validation
+        and test images (``best_epoch_accuracy``, ``last_epoch_accuracy``);
+        ``batch_norm``: for the network "without batch normalisation" and "with
+        batch normalisation", a list with one record per seed of
+        ``settings["batch_norm_seeds"]``: the loss of every batch
+        (``batch_losses``) and the mean loss of every epoch (``epoch_losses``);
         the command, versions, numerics and times of the run.
 
     Raises
@@ -272,11 +290,66 @@ def load_small_runs():
     Examples
     --------
     >>> record = load_small_runs()
-    >>> len(record["runs"]["dropout"]["history"]["val_accuracy"]) == record["settings"]["epochs"]
+    >>> first = record["runs"]["dropout"][0]
+    >>> first["seed"] == record["settings"]["seeds"][0]
+    True
+    >>> len(first["history"]["val_accuracy"]) == record["settings"]["epochs"]
     True
     """
-    path = WEIGHTS_DIR / "small_runs.json"
+    return _load_record("small_runs.json", "--only small")
+
+
+def load_invariance_runs():
+    """Load the record of chapter 3's invariance comparison, written by ``python -m cnnbook.train_classifier --only invariance``.
+
+    Returns
+    -------
+    dict
+        ``settings`` (those of the shipped networks, plus ``seeds``, ``moves``:
+        the shifts m, each object moved m pixels down and m right, and ``turns``:
+        the angles in degrees); ``cut``: for each move, how many of the test
+        objects it pushes partly out of the frame; ``visible_fraction_of_cut``:
+        the mean fraction of those objects' pixels still in the frame; ``runs``:
+        for each augmentation (``"none"`` and the chapter's), a list with one
+        record per seed: the ``augmentation`` (arguments of :func:`augmentation`,
+        None for none), ``seed``, ``history``, ``best_epoch``, ``test_accuracy``
+        (unmoved test images), ``moved`` and ``edge_filled`` (dicts of lists, one
+        accuracy per move: ``all`` images, those whose object stays ``inside``
+        the frame and those whose object is ``cut``, None when there are none),
+        ``turned`` (one accuracy per angle), ``right`` (which test images it
+        got right: for ``moved`` and ``edge_filled`` one bool array of shape
+        (num_test,) per move, for ``turned`` one per angle; stored as packed
+        bits, unpacked here), CPU and wall seconds.
+
+    Raises
+    ------
+    ValueError
+        If the record is missing.
+
+    Examples
+    --------
+    >>> record = load_invariance_runs()
+    >>> run = record["runs"]["none"][0]
+    >>> len(run["moved"]["all"]) == len(record["settings"]["moves"]) == len(record["cut"])
+    True
+    >>> run["moved"]["all"][0] == run["test_accuracy"]  # moved by 0: the test images as they are
+    True
+    >>> right = run["right"]["moved"][0]
+    >>> right.dtype, right.shape == (record["settings"]["num_test"],), float(right.mean()) == run["test_accuracy"]
+    (dtype('bool'), True, True)
+    """
+    record = _load_record("invariance_runs.json", "--only invariance")
+    count = record["settings"]["num_test"]
+    for runs in record["runs"].values():
+        for run in runs:
+            run["right"] = {kind: [np.unpackbits(np.frombuffer(bytes.fromhex(bits), np.uint8))[:count].astype(bool)
+                                   for bits in packed] for kind, packed in run["right"].items()}
+    return record
+
+
+def _load_record(name, option):
+    path = WEIGHTS_DIR / name
     if not path.exists():
         raise ValueError(f"no record {path.name} in {WEIGHTS_DIR}: "
-                         "run python -m cnnbook.train_classifier --only small")
+                         f"run python -m cnnbook.train_classifier {option}")
     return json.loads(path.read_text())
