@@ -225,3 +225,33 @@ def test_turn_is_counter_clockwise_as_displayed():
 def test_bad_move_or_turn_is_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
         data.make_shapes(2, **kwargs)
+
+
+def test_shape_circles_hold_the_drawn_objects():
+    """Each object's pixels lie in its circle (stretched by at most 10 %), which fits in the frame."""
+    _, _, _, masks = data.make_shapes(300, seed=5, return_boxes=True)
+    centres, radii = data.shape_circles(300, seed=5)
+    assert ((centres - radii[:, None] >= 0) & (centres + radii[:, None] <= 32)).all()
+    rows, cols = np.indices((32, 32)) + 0.5
+    distance = np.hypot(cols - centres[:, 0, None, None], rows - centres[:, 1, None, None])
+    farthest = np.where(masks, distance, 0).max(axis=(1, 2))
+    assert (farthest <= 1.1 * radii + 1).all()
+    assert (farthest >= 0.5 * radii).all()  # the objects fill their circles: not the circles of other images
+
+
+def test_shape_circles_follow_make_shapes_moves():
+    """A move shifts the object by the move: its mask's centre of mass moves with the circle's centre."""
+    masks = data.make_shapes(200, seed=2, return_boxes=True)[3]
+    moved = data.make_shapes(200, seed=2, move=(1, 1), return_boxes=True)[3]
+    centres, radii = data.shape_circles(200, seed=2)
+    inside = ((centres + 1 + radii[:, None]) <= 32).all(axis=1)  # moved circle still in the frame: nothing cut
+    rows, cols = np.indices((32, 32)) + 0.5
+    def centre_of_mass(m):
+        return np.stack([(m * cols).sum((1, 2)), (m * rows).sum((1, 2))], 1) / m.sum((1, 2))[:, None]
+    np.testing.assert_allclose(centre_of_mass(moved)[inside] - centre_of_mass(masks)[inside], 1, atol=0.35)
+
+
+def test_shape_circles_check_arguments():
+    """Bad arguments raise as in make_shapes."""
+    with pytest.raises(ValueError, match="num_images"):
+        data.shape_circles(0)

@@ -322,3 +322,126 @@ def test_step_size_recorder_first_adam_step_is_the_rate_and_displacement_is_at_m
     assert recorder.steps[0] == pytest.approx(1e-3, rel=1e-3)
     assert 0 < recorder.displacement() <= sum(recorder.steps) + 1e-9
     assert recorder.displacement() == pytest.approx(np.abs(recorder.previous - recorder.start).mean())
+
+
+def test_head_from_classifier_gives_the_classifiers_probabilities(base, images):
+    labels = np.arange(len(images)) % 10
+    features = transfer.bottleneck_features(base, images)
+    classifier = transfer.feature_classifier(features, labels)
+    model = transfer.head_from_classifier(transfer.build_transfer_model(base, 10), classifier)
+    np.testing.assert_allclose(model.predict(images, verbose=0), classifier.predict_proba(features),
+                               atol=1e-5)
+    assert [w.path for w in model.trainable_weights] == ["head/kernel", "head/bias"]
+
+
+def test_head_from_classifier_rejects_a_standardizing_model_and_a_wrong_shape(base, images):
+    labels = np.arange(len(images)) % 10
+    features = transfer.bottleneck_features(base, images)
+    classifier = transfer.feature_classifier(features, labels)
+    with pytest.raises(ValueError, match="standardise"):
+        transfer.head_from_classifier(transfer.build_transfer_model(base, 10, standardize=features), classifier)
+    with pytest.raises(ValueError, match="classes"):
+        transfer.head_from_classifier(transfer.build_transfer_model(base, 7), classifier)
+
+
+def test_photo_patches_are_seeded_windows_of_the_photographs(monkeypatch):
+    first = transfer.photo_patches(5, 32, np.random.default_rng(1))
+    again = transfer.photo_patches(5, 32, np.random.default_rng(1))
+    other = transfer.photo_patches(5, 32, np.random.default_rng(2))
+    assert first.shape == (5, 32, 32, 3) and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert 0 <= first.min() and first.max() <= 1
+    assert all(min(photo.shape[:2]) >= transfer.MIN_PHOTO_SIDE for photo in transfer._photographs())
+    # on a "photograph" whose pixels say where they are, every patch is a window, turned
+    rows, cols = np.meshgrid(np.arange(70), np.arange(90), indexing="ij")
+    photo = np.stack([rows / 100, cols / 100, np.zeros_like(rows, float)], axis=-1).astype(np.float32)
+    monkeypatch.setattr(transfer, "_photographs", lambda: (photo,))
+    patches = transfer.photo_patches(20, 32, np.random.default_rng(0))
+    turns_seen = set()
+    for patch in patches:
+        upright = [np.rot90(patch, -turns) for turns in range(4)]
+        turns = [k for k, p in enumerate(upright) if p[1, 0, 0] > p[0, 0, 0] and p[0, 1, 1] > p[0, 0, 1]]
+        assert len(turns) == 1
+        window = upright[turns[0]]
+        row, col = (np.rint(window[0, 0, :2] * 100)).astype(int)
+        np.testing.assert_array_equal(window, photo[row:row + 32, col:col + 32])
+        turns_seen.add(turns[0])
+    assert len(turns_seen) > 1
+    with pytest.raises(ValueError, match="size"):
+        transfer.photo_patches(1, transfer.MIN_PHOTO_SIDE + 1, np.random.default_rng(0))
+
+
+def test_textured_shapes_have_the_outlines_of_make_shapes_and_a_light_dark_contrast():
+    images, labels = transfer.textured_shapes(40, seed=3)
+    shape_seed, _ = np.random.SeedSequence(3).spawn(2)
+    _, expected_labels, _, masks = data.make_shapes(40, seed=shape_seed, return_boxes=True)
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert images.shape == (40, 32, 32, 3) and images.dtype == np.uint8
+    for image, mask in zip(images.astype(float) / 255, masks):
+        inside, outside = image[mask], image[~mask]
+        light_object = inside.min() >= 0.45 - 1e-2 and outside.max() <= 0.55 + 1e-2
+        dark_object = inside.max() <= 0.55 + 1e-2 and outside.min() >= 0.45 - 1e-2
+        assert light_object or dark_object
+    again, _ = transfer.textured_shapes(40, seed=3)
+    np.testing.assert_array_equal(images, again)
+
+
+def test_middle_target_is_balanced_with_separate_test_images():
+    (x_train, y_train), (x_test, y_test) = transfer.middle_target(3, 2, seed=1)
+    assert x_train.shape == (30, 32, 32, 3) and x_test.shape == (20, 32, 32, 3)
+    assert np.bincount(y_train).tolist() == [3] * 10 and np.bincount(y_test).tolist() == [2] * 10
+    train_seed, _ = np.random.SeedSequence(1).spawn(2)
+    np.testing.assert_array_equal(x_train, transfer.textured_shapes(30, train_seed)[0])
+    assert not any(np.array_equal(x_test[0], image) for image in x_train)
+
+
+def test_lp_ft_run_starts_every_arm_from_the_fitted_regression_and_trains_only_its_part():
+    train, test = transfer.similar_target(6, 3, seed=2)
+    settings = dict(transfer.LP_FT_SETTINGS, lp_ft_steps=3)
+    out = transfer._lp_ft_run(train, test, settings, 0, settings["augmentation"], scratch=True)
+    # before any step the model with the regression as its head is the regression
+    assert out["start"] == pytest.approx(out["features"], abs=1 / len(test[1]) + 1e-9)
+    for arm in ("control", "top_block"):
+        assert 0 <= out[arm] <= 1 and out[f"{arm}_train_loss_start"] > 0
+    assert out["control_train_loss_start"] == pytest.approx(out["top_block_train_loss_start"], rel=1e-5)
+    assert 0 <= out["scratch"] <= 1
+
+
+def test_lp_ft_record_refuses_to_overwrite_the_shipped_record_in_quick_mode():
+    with pytest.raises(SystemExit):
+        transfer.main(["--record", "--lp-ft", "--quick"])
+
+
+@pytest.mark.slow
+def test_quick_lp_ft_record_runs_with_two_jobs_as_with_one(tmp_path):
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    transfer.main(["--record", "--lp-ft", "--quick", "--out", str(one)])
+    transfer.main(["--record", "--lp-ft", "--quick", "--jobs", "2", "--out", str(two)])
+    first, second = json.loads(one.read_text()), json.loads(two.read_text())
+    assert first["command"] == f"python -m cnnbook.transfer --record --lp-ft --quick --out {one}"
+    assert [(row["target"], row["per_class"], row["seed"]) for row in first["rows"]] == [
+        ("middle", 5, 0), ("different", 5, 0)]
+    assert first["settings"]["lp_ft_steps"] == 2
+    for a, b in zip(first["rows"], second["rows"]):  # every row seeds itself: the same numbers
+        assert {k: v for k, v in a.items() if k != "cpu_seconds"} == {
+            k: v for k, v in b.items() if k != "cpu_seconds"}
+    assert "scratch" in first["rows"][0] and "scratch" not in first["rows"][1]
+
+
+def test_the_shipped_lp_ft_record_has_every_row_and_its_provenance():
+    record = transfer.load_lp_ft()
+    settings = record["settings"]
+    assert settings == transfer.LP_FT_SETTINGS
+    assert record["command"].startswith("python -m cnnbook.transfer --record --lp-ft")
+    assert record["seconds"]["cpu_rows"] == pytest.approx(sum(row["cpu_seconds"] for row in record["rows"]), abs=0.2)
+    keys = [(row["target"], None if row["all"] else row["per_class"], row["seed"]) for row in record["rows"]]
+    assert keys == [(name, n, seed) for name in settings["targets"] for n in settings["sizes"]
+                    for seed in settings["seeds"]]
+    for row in record["rows"]:
+        for key in ("features", "start", "control", "top_block"):
+            assert 0 <= row[key] <= 1
+        assert ("scratch" in row) == (row["target"] in settings["scratch_targets"])
+        # the model with the regression as its head starts where the regression is
+        assert abs(row["start"] - row["features"]) <= 0.01
+    assert set(record["versions"]) >= {"python", "numpy", "tensorflow", "keras"}

@@ -506,6 +506,46 @@ def make_shapes(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, clutte
     return images, labels, _mask_boxes(masks), masks
 
 
+def shape_circles(num_images, image_size=32, seed=0, classes=SHAPE_CLASSES, size_range=(0.55, 0.95)):
+    """Return the enclosing circles that ``make_shapes`` draws its objects in.
+
+    ``make_shapes`` places each object in a circle of random radius whose centre
+    is drawn where the circle fits inside the frame. This repeats its first
+    random draws, so with the same arguments it returns the circles of the same
+    images (before any ``move``). A moved object lies where the data never put
+    one when its moved circle no longer fits.
+
+    Parameters
+    ----------
+    num_images, image_size, seed, classes, size_range
+        As for ``make_shapes``.
+
+    Returns
+    -------
+    centres : ndarray, shape (num_images, 2)
+        Each circle's centre (x, y) in pixels: column first.
+    radii : ndarray, shape (num_images,)
+        Each circle's radius in pixels.
+
+    Examples
+    --------
+    >>> centres, radii = shape_circles(2)
+    >>> centres.round(1), radii.round(1)
+    (array([[10.7, 19.4],
+           [21.7, 17.5]], dtype=float32), array([10.5,  9.1], dtype=float32))
+    >>> bool(((centres - radii[:, None] >= 0) & (centres + radii[:, None] <= 32)).all())
+    True
+    """
+    if isinstance(num_images, bool) or not isinstance(num_images, (int, np.integer)) or num_images < 1:
+        raise ValueError(f"num_images must be an int of at least 1, got {num_images!r}")
+    make_shapes(1, image_size, seed, classes, size_range=size_range)  # make_shapes' checks of the other arguments
+    rng = np.random.default_rng(seed)
+    rng.permutation(np.arange(num_images) % len(tuple(classes)))  # the labels, drawn first
+    radius = rng.uniform(*size_range, num_images) * image_size / 2
+    centre = rng.uniform(radius[:, None], image_size - radius[:, None], (num_images, 2))
+    return centre.astype(np.float32), radius.astype(np.float32)
+
+
 def _shape_params(rng, count, size, size_range, max_rotation, noise, clutter):
     """Draw every random choice of ``count`` images at once, in a fixed order."""
     radius = rng.uniform(*size_range, count) * size / 2

@@ -1,21 +1,27 @@
 """Transfer learning with the course's pretrained base: bottleneck features, a new head, fine-tuning.
 
 Chapter 5 transfers :func:`cnnbook.models.load_pretrained_base` (pretrained by
-``python -m cnnbook.pretrain`` on twenty source shapes) to two targets:
+``python -m cnnbook.pretrain`` on twenty source shapes) to three targets:
 
 - :func:`similar_target`: new classes of the same kind of images, chapter 3's ten
   ``cnnbook.data.SHAPE_CLASSES`` (the base never saw them);
+- :func:`middle_target`: the same ten shapes restyled with patches of photographs
+  (:func:`textured_shapes`), images unlike any the base saw;
 - :func:`different_target`: scikit-learn's handwritten digits, upscaled to 32x32 and
   put in three channels.
 
 Three strategies: *feature extraction* (:func:`bottleneck_features`, cached by
 :func:`cached_bottleneck_features`, with a small classifier on top); a *frozen base
 with a new head* (:func:`build_transfer_model`); and *fine-tuning* its top block
-after the head has converged (:func:`unfreeze_top_block`). :func:`per_class` draws
-the small labelled sets of the experiments.
+after the head has converged (:func:`unfreeze_top_block`; the head can also start
+as the fitted classifier of feature extraction, :func:`head_from_classifier`).
+:func:`per_class` draws the small labelled sets of the experiments. Two records:
+``python -m cnnbook.transfer --record`` (:func:`load_curves`) and
+``python -m cnnbook.transfer --record --lp-ft`` (:func:`load_lp_ft`).
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -235,9 +241,11 @@ def unfreeze_top_block(model, learning_rate=1e-4, prefix=pretrain.TOP_BLOCK, bat
 
     Call it after the head has been trained (:func:`build_transfer_model` then
     ``fit``, until its training loss levels off): the base becomes trainable in the layers whose names start with
-    ``prefix`` only, the rest stay frozen, the head stays trainable. A change of
-    ``trainable`` takes effect at the next ``compile``, so the model is
-    recompiled with ``Adam(learning_rate)``, the same loss and metric.
+    ``prefix`` only, the rest stay frozen, the head stays trainable. A model
+    that has already trained keeps the training step Keras built for it (the
+    weights that were trainable then, and their optimizer) until it is
+    compiled again, so the model is recompiled with ``Adam(learning_rate)``,
+    the same loss and metric.
 
     The block's batch normalisation layers stay frozen unless ``batch_norm``
     is true, and that is what keeps them in inference mode. In Keras 3 the
@@ -411,6 +419,156 @@ def different_target():
     return (digits_to_colour(x_train), y_train), (digits_to_colour(x_test), y_test)
 
 
+#: Seed of the middle target's images.
+MIDDLE_SEED = 6
+#: scikit-image's sample photographs (shipped with it, no download) whose patches restyle the
+#: middle target's shapes; the base never saw a photograph.
+PHOTOGRAPHS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel",
+               "hubble_deep_field", "immunohistochemistry", "moon", "retina", "rocket", "text")
+#: Each patch is a window of a photograph shrunk by one of these factors (block means); only
+#: the shrunk photographs at least ``MIN_PHOTO_SIDE`` pixels high and wide are used.
+PHOTO_SCALES = (2, 3, 4, 6)
+MIN_PHOTO_SIDE = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _photographs():
+    """Every PHOTOGRAPHS shrunk by every PHOTO_SCALES, float32 RGB in [0, 1], if big enough."""
+    from skimage import data as samples, transform
+
+    shrunk = []
+    for name in PHOTOGRAPHS:
+        photo = np.asarray(getattr(samples, name)(), np.float32) / 255
+        photo = np.repeat(photo[..., None], 3, axis=-1) if photo.ndim == 2 else photo[..., :3]
+        for factor in PHOTO_SCALES:
+            small = transform.downscale_local_mean(photo, (factor, factor, 1)).astype(np.float32)
+            if min(small.shape[:2]) >= MIN_PHOTO_SIDE:
+                shrunk.append(small)
+    return tuple(shrunk)
+
+
+def photo_patches(num_patches, size, rng):
+    """Cut ``num_patches`` random square patches out of scikit-image's sample photographs.
+
+    Each patch is a random ``size`` x ``size`` window of one of the
+    ``PHOTOGRAPHS`` shrunk by one of the ``PHOTO_SCALES`` (drawn at random among
+    the shrunk photographs at least ``MIN_PHOTO_SIDE`` pixels on each side),
+    turned by a random multiple of 90 degrees.
+
+    Parameters
+    ----------
+    num_patches : int
+    size : int
+        At most ``MIN_PHOTO_SIDE``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of float32, shape (num_patches, size, size, 3), values in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is larger than ``MIN_PHOTO_SIDE``.
+
+    Examples
+    --------
+    >>> patches = photo_patches(3, 32, np.random.default_rng(0))
+    >>> patches.shape, patches.dtype, bool(0 <= patches.min() <= patches.max() <= 1)
+    ((3, 32, 32, 3), dtype('float32'), True)
+    """
+    if not 1 <= size <= MIN_PHOTO_SIDE:
+        raise ValueError(f"size must be between 1 and MIN_PHOTO_SIDE={MIN_PHOTO_SIDE}, got {size!r}")
+    photos = _photographs()
+    which = rng.integers(len(photos), size=num_patches)
+    corner, turns = rng.uniform(size=(num_patches, 2)), rng.integers(4, size=num_patches)
+    patches = np.empty((num_patches, size, size, 3), np.float32)
+    for k in range(num_patches):
+        photo = photos[which[k]]
+        row, col = (corner[k] * (np.array(photo.shape[:2]) - size + 1)).astype(int)
+        patches[k] = np.rot90(photo[row:row + size, col:col + size], turns[k])
+    return patches
+
+
+def textured_shapes(num_images, seed, image_size=pretrain.IMAGE_SIZE):
+    """Draw the ten ``SHAPE_CLASSES`` restyled with photographs: the middle target's images.
+
+    The objects' outlines are those of :func:`cnnbook.data.make_shapes` (its
+    defaults: size, rotation, stretch, position); everything else comes from
+    photographs (:func:`photo_patches`): the object's pixels are filled with
+    one patch and the background with another. For contrast, one of the two
+    patches has its values stretched to [0.45, 1] and the other to [0, 0.55]
+    (which one is light is drawn at random). Only the outline says the class:
+    there is no flat colour, shading or smooth background as in the source.
+
+    Parameters
+    ----------
+    num_images : int
+    seed : int or numpy.random.SeedSequence
+    image_size : int, default 32
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (num_images, image_size, image_size, 3)
+    labels : ndarray of int64, shape (num_images,)
+        Balanced over the ten classes, as in ``make_shapes``.
+
+    Examples
+    --------
+    >>> images, labels = textured_shapes(20, seed=0)
+    >>> images.shape, images.dtype, np.bincount(labels).tolist()
+    ((20, 32, 32, 3), dtype('uint8'), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+    """
+    seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    shape_seed, texture_seed = seed.spawn(2)
+    _, labels, _, masks = data.make_shapes(num_images, image_size, seed=shape_seed, return_boxes=True)
+    rng = np.random.default_rng(texture_seed)
+    objects, backgrounds = (photo_patches(num_images, image_size, rng) for _ in range(2))
+    light = (rng.random(num_images) < 0.5)[:, None, None, None]
+
+    def stretch(patches, low, high):
+        smallest = patches.min(axis=(1, 2, 3), keepdims=True)
+        spread = np.maximum(patches.max(axis=(1, 2, 3), keepdims=True) - smallest, 1e-6)
+        return low + (high - low) * (patches - smallest) / spread
+
+    objects = np.where(light, stretch(objects, 0.45, 1.0), stretch(objects, 0.0, 0.55))
+    backgrounds = np.where(light, stretch(backgrounds, 0.0, 0.55), stretch(backgrounds, 0.45, 1.0))
+    images = np.where(masks[..., None], objects, backgrounds)
+    return (images * 255 + 0.5).astype(np.uint8), labels
+
+
+def middle_target(train_per_class=SIMILAR_TRAIN_PER_CLASS, test_per_class=SIMILAR_TEST_PER_CLASS,
+                  seed=MIDDLE_SEED):
+    """The middle target: chapter 3's ten shapes restyled with photographs (:func:`textured_shapes`).
+
+    Between the similar target (the same kind of images as the source) and the
+    digits (nothing like it): the classes are shapes, as in the source, but the
+    images look like nothing the base was trained on. The training and test
+    images come from two seeds spawned from ``seed``.
+
+    Parameters
+    ----------
+    train_per_class, test_per_class : int, default 200 and 100
+    seed : int, default ``MIDDLE_SEED``
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test)
+        As :func:`similar_target`.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = middle_target(2, 1)
+    >>> x_train.shape, x_test.shape, np.bincount(y_test).tolist()
+    ((20, 32, 32, 3), (10, 32, 32, 3), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+    """
+    classes = len(data.SHAPE_CLASSES)
+    train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
+    return (textured_shapes(train_per_class * classes, train_seed),
+            textured_shapes(test_per_class * classes, test_seed))
+
+
+
 # --- The record of chapter 5's curves: python -m cnnbook.transfer --record -------------------
 
 CURVES_PATH = pretrain.WEIGHTS_DIR / "transfer_curves.json"
@@ -540,7 +698,8 @@ def step_size_recorder(variables):
     alone: every value moves by the rate (its update is
     ``rate * m / (sqrt(v) + epsilon)`` with ``m = g`` and ``v = g**2`` after
     bias correction); later steps are smaller where the gradient's sign changes
-    from step to step.
+    from step to step, or where the gradient shrinks relative to its earlier
+    values (``v`` remembers the large early gradients).
 
     Parameters
     ----------
@@ -621,6 +780,62 @@ def feature_classifier(train_features, train_labels, seed=0):
         preprocessing.StandardScaler(),
         linear_model.LogisticRegression(C=1.0, max_iter=2000, random_state=seed))
     return classifier.fit(train_features, train_labels)
+
+
+def head_from_classifier(model, classifier):
+    """Give ``model``'s head the weights of a fitted :func:`feature_classifier`: a trained head, at once.
+
+    Linear probing, then fine-tuning (LP-FT, Kumar et al. 2022): fit the
+    logistic regression on the bottleneck features to convergence, copy it into
+    the softmax head, and only then unfreeze the base. The classifier
+    standardises each feature (``(x - mean) / scale``) and then computes
+    ``softmax(x_std @ coef.T + intercept)``; both steps fold into one dense
+    layer, with kernel ``(coef / scale).T`` and bias
+    ``intercept - coef @ (mean / scale)``. In inference mode the model then
+    gives the classifier's probabilities (``predict_proba``) on the base's
+    features.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`build_transfer_model`, without ``standardize``.
+    classifier : sklearn.pipeline.Pipeline
+        From :func:`feature_classifier`, fitted on the base's features with
+        the model's number of classes.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself, its head's weights replaced (nothing is recompiled).
+
+    Raises
+    ------
+    ValueError
+        If the model standardises its features itself, or the classifier's
+        shape does not match the head's.
+
+    Examples
+    --------
+    >>> from cnnbook import models
+    >>> base = models.load_pretrained_base()
+    >>> images, labels = data.make_shapes(30, seed=0)
+    >>> classifier = feature_classifier(bottleneck_features(base, images), labels)
+    >>> model = head_from_classifier(build_transfer_model(base, 10), classifier)
+    >>> bool(np.all(model.predict(images, verbose=0).argmax(axis=1) == classifier.predict(
+    ...     bottleneck_features(base, images))))
+    True
+    """
+    if any(layer.name == "head_standardize" for layer in model.layers):
+        raise ValueError("the model standardises its features already: build it without standardize")
+    scaler, regression = classifier[0], classifier[-1]
+    kernel = regression.coef_ / scaler.scale_                   # (classes, features)
+    bias = regression.intercept_ - kernel @ scaler.mean_
+    head = model.get_layer("head")
+    if head.kernel.shape != kernel.T.shape:
+        raise ValueError(f"the classifier has {kernel.shape[0]} classes and {kernel.shape[1]} features, "
+                         f"the head expects {head.kernel.shape[1]} and {head.kernel.shape[0]}")
+    head.set_weights([kernel.T.astype(np.float32), bias.astype(np.float32)])
+    return model
 
 
 def source_accuracy(base, num_test=1000):
@@ -826,6 +1041,207 @@ def record_curves(settings=RECORD_SETTINGS, sizes=SIZES, log=print):
             "timing": timing}
 
 
+# --- The second record: linear probe, then fine-tuning, against like-for-like controls --------
+# python -m cnnbook.transfer --record --lp-ft [--jobs N]
+
+LP_FT_PATH = pretrain.WEIGHTS_DIR / "transfer_lp_ft.json"
+#: Settings of the LP-FT record. Every arm starts from the same head, the logistic regression
+#: of feature extraction fitted to convergence (:func:`head_from_classifier`), and then takes
+#: ``lp_ft_steps`` steps at ``fine_tune_rate`` with a fresh Adam, the same batches and the
+#: same augmentation; only what trains differs. ``scratch`` (the middle target only: the
+#: other two have it in ``transfer_curves.json``) trains the same architecture from random
+#: weights for as many steps at ``head_rate``. Only 20 labelled images per class: the whole
+#: training sets (size None) are supported but were not run for the shipped record, which
+#: had to fit in the CPU time a loaded machine gave it.
+LP_FT_SETTINGS = {
+    "batch_size": 32,
+    "lp_ft_steps": 500,
+    "head_rate": 1e-3,
+    "fine_tune_rate": 1e-4,
+    "dropout": 0.3,
+    "augmentation": RECORD_SETTINGS["augmentation"],
+    "augmentation_digits": RECORD_SETTINGS["augmentation_digits"],
+    "scratch_batch_norm_momentum": 0.9,
+    "targets": ["middle", "different"],
+    "sizes": [20],                # labelled examples per class (None: the whole training set)
+    "seeds": [0, 1],
+    "scratch_targets": ["middle"],
+}
+
+
+_TARGETS = {}
+
+
+def _target(name):
+    """A target's ``(train, test)``, made once per process."""
+    if name not in _TARGETS:
+        _TARGETS[name] = {"similar": similar_target, "middle": middle_target,
+                          "different": different_target}[name]()
+    return _TARGETS[name]
+
+
+def _lp_ft_run(train, test, settings, seed, augment_options, scratch=False):
+    """Linear probe, then fine-tuning, against a like-for-like control: test accuracies.
+
+    The logistic regression of feature extraction (:func:`feature_classifier`)
+    becomes the head (:func:`head_from_classifier`); then, for ``lp_ft_steps``
+    steps at ``fine_tune_rate`` with a fresh Adam, each arm from a fresh copy of
+    the pretrained base, with the same seed, batches and augmentation:
+    ``control`` trains the head alone, ``top_block`` the top block's
+    convolutions and the head (batch normalisation frozen). ``features`` is the
+    logistic regression itself, ``start`` the model with its head before any
+    step (in inference mode it computes the same function). With ``scratch``,
+    the same architecture trained from random weights for as many steps at
+    ``head_rate``.
+    """
+    import keras
+
+    from cnnbook import models
+
+    features = bottleneck_features(models.load_pretrained_base(), train[0])
+    classifier = feature_classifier(features, train[1], seed)
+    test_features = bottleneck_features(models.load_pretrained_base(), test[0])
+    out = {"features": float(classifier.score(test_features, test[1]))}
+    for arm, prefix in [("control", None), ("top_block", pretrain.TOP_BLOCK)]:
+        keras.utils.set_random_seed(seed)
+        model = build_transfer_model(models.load_pretrained_base(), 10, settings["dropout"],
+                                     _augmentation(augment_options, seed))
+        head_from_classifier(model, classifier)
+        if arm == "control":
+            out["start"] = accuracy(model, *test)
+        if prefix:
+            unfreeze_top_block(model, settings["fine_tune_rate"], prefix=prefix)
+        else:
+            model.compile(optimizer=keras.optimizers.Adam(settings["fine_tune_rate"]),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        out[f"{arm}_train_loss_start"] = float(model.evaluate(*train, batch_size=500, verbose=0)[0])
+        fit_steps(model, *train, settings["lp_ft_steps"], settings["batch_size"], seed + 1)
+        out[f"{arm}_train_loss"] = float(model.evaluate(*train, batch_size=500, verbose=0)[0])
+        out[arm] = accuracy(model, *test)
+    if scratch:
+        keras.utils.set_random_seed(seed)
+        model = build_scratch_model(10, settings["dropout"], _augmentation(augment_options, seed),
+                                    batch_norm_momentum=settings["scratch_batch_norm_momentum"])
+        fit_steps(model, *train, settings["lp_ft_steps"], settings["batch_size"], seed + 1)
+        out["scratch"] = accuracy(model, *test)
+    return out
+
+
+def _lp_ft_job(name, n, seed, settings):
+    """One row of the LP-FT record: target ``name``, ``n`` examples per class drawn with ``seed``."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    cpu = time.process_time()
+    train, test = _target(name)
+    x, y = per_class(*train, n, seed)
+    row = {"target": name, "per_class": n if n is not None else int(np.bincount(train[1]).min()),
+           "all": n is None, "train_images": int(len(y)), "seed": seed}
+    augment = settings["augmentation_digits" if name == "different" else "augmentation"]
+    row.update(_lp_ft_run((x, y), test, settings, seed, augment,
+                          scratch=name in settings["scratch_targets"]))
+    row["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    return row
+
+
+def record_lp_ft(settings=LP_FT_SETTINGS, log=print, jobs=1, cache=None):
+    """Run the LP-FT record's rows (see :func:`load_lp_ft`), shared out between ``jobs`` processes.
+
+    Every row seeds itself, so the result does not depend on the order of the
+    rows or the process they ran in; each worker starts its own TensorFlow
+    (set ``TF_NUM_INTRAOP_THREADS`` and friends to 1 to give each one core).
+    The rows with 20 examples per class start first, then the larger sets.
+
+    Parameters
+    ----------
+    settings : dict, default ``LP_FT_SETTINGS``
+    log : callable, default print
+        Called with each row as it finishes.
+    jobs : int, default 1
+    cache : str or pathlib.Path, optional
+        A JSON-lines file: every finished row is appended to it with the
+        settings it ran with, and a later call reuses the rows whose target,
+        size, seed and settings are the same instead of running them again (an
+        interrupted record resumes; fewer seeds or sizes reuse what was run).
+
+    Returns
+    -------
+    rows : list of dict
+        One row per target, size and seed, in that order.
+    cached : int
+        How many of them came from ``cache``.
+    """
+    plan = [(name, n, seed) for name in settings["targets"] for n in settings["sizes"]
+            for seed in settings["seeds"]]
+    row_settings = {k: v for k, v in settings.items()          # what a row's numbers depend on
+                    if k not in ("targets", "sizes", "seeds", "scratch_targets")}
+    key_of = {key: json.dumps([*key, key[0] in settings["scratch_targets"], row_settings], sort_keys=True)
+              for key in plan}
+    results = {}
+    if cache is not None and Path(cache).exists():
+        stored = {}
+        for line in Path(cache).read_text().splitlines():
+            entry = json.loads(line)
+            stored[entry["key"]] = entry["row"]
+        results = {key: stored[key_of[key]] for key in plan if key_of[key] in stored}
+    cached = len(results)
+
+    def finished(key, row):
+        results[key] = row
+        if cache is not None:
+            with open(cache, "a") as file:
+                file.write(json.dumps({"key": key_of[key], "row": row}) + "\n")
+        log(row)
+
+    todo = sorted((key for key in plan if key not in results),
+                  key=lambda key: (settings["sizes"].index(key[1]), plan.index(key)))
+    if jobs == 1:
+        for key in todo:
+            finished(key, _lp_ft_job(*key, settings))
+    elif todo:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = {pool.submit(_lp_ft_job, *key, settings): key for key in todo}
+            for future in concurrent.futures.as_completed(futures):
+                finished(futures[future], future.result())
+    return [results[key] for key in plan], cached
+
+
+def load_lp_ft():
+    """Load the LP-FT record of chapter 5, written by ``python -m cnnbook.transfer --record --lp-ft``.
+
+    Returns
+    -------
+    dict
+        ``settings``; ``rows``: one per target (``"middle"``, ``"different"``),
+        size and seed, with the test accuracy of ``"features"`` (the logistic
+        regression on the bottleneck features), ``"start"`` (the transfer model
+        with that regression as its head, before any step), ``"control"`` (then
+        the head alone) and ``"top_block"`` (then the top block and the head),
+        the training loss (inference mode) before and after each, and on the
+        middle target ``"scratch"``; the command, versions, CPU time and load
+        average.
+
+    Raises
+    ------
+    ValueError
+        If the record is missing.
+
+    Examples
+    --------
+    >>> record = load_lp_ft()
+    >>> sorted({row["target"] for row in record["rows"]})
+    ['different', 'middle']
+    """
+    if not LP_FT_PATH.exists():
+        raise ValueError(f"no record {LP_FT_PATH.name} in {LP_FT_PATH.parent}: "
+                         "run python -m cnnbook.transfer --record --lp-ft")
+    return json.loads(LP_FT_PATH.read_text())
+
+
 def load_curves():
     """Load the record of chapter 5, written by ``python -m cnnbook.transfer --record``.
 
@@ -869,9 +1285,18 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=CURVES_PATH)
     parser.add_argument("--quick", action="store_true",
                         help="a short run with few steps and sizes, to check the script (use --out)")
+    parser.add_argument("--lp-ft", action="store_true",
+                        help="write the LP-FT record (transfer_lp_ft.json) instead of the curves")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="--lp-ft: a JSON-lines file of finished rows, reused by a later run")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes for --lp-ft (each its own TensorFlow); "
+                             "the result does not depend on it")
     args = parser.parse_args(argv)
     if not args.record:
         parser.error("nothing to do: pass --record")
+    if args.lp_ft:
+        return _main_lp_ft(args, argv)
     settings, sizes = dict(RECORD_SETTINGS), SIZES
     if args.quick:
         if args.out.resolve() == CURVES_PATH:
@@ -911,6 +1336,63 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: record[k] for k in ("seconds", "load_average")}))
+
+
+def _main_lp_ft(args, argv):
+    """``--record --lp-ft``: run :func:`record_lp_ft` and write its record."""
+    out = LP_FT_PATH if args.out.resolve() == CURVES_PATH else args.out
+    settings = dict(LP_FT_SETTINGS)
+    if args.quick:
+        if out.resolve() == LP_FT_PATH:
+            raise SystemExit("--quick would overwrite the shipped record: give --out another file")
+        settings.update(lp_ft_steps=2, sizes=[5], seeds=[0])
+
+    import resource
+    from importlib import metadata
+
+    load_before = os.getloadavg()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows, cached = record_lp_ft(settings, jobs=args.jobs, cache=args.cache)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter() - wall
+    cpu = (time.process_time() - cpu + after.ru_utime - children.ru_utime
+           + after.ru_stime - children.ru_stime)           # this process and its workers
+    record = {
+        "command": " ".join(["python -m cnnbook.transfer", *(sys.argv[1:] if argv is None else argv)]),
+        "settings": settings,
+        "targets": {"middle": "middle_target(): textured_shapes, SHAPE_CLASSES restyled with "
+                              f"photographs, {SIMILAR_TRAIN_PER_CLASS} train / {SIMILAR_TEST_PER_CLASS} "
+                              f"test per class, seed {MIDDLE_SEED}",
+                    "different": "different_target(): load_digits(size=32), grey in 3 channels, "
+                                 "1257 train / 360 test"},
+        "base": {"record": pretrain.RECORD_PATH.name},
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "tensorflow": metadata.version("tensorflow-cpu") if _installed("tensorflow-cpu")
+                     else metadata.version("tensorflow"), "keras": metadata.version("keras")},
+        "machine": {"processor": platform.machine(), "cpu_count": pretrain._cpu_count(),
+                    "nice": os.nice(0), "jobs": args.jobs,
+                    "tensorflow_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default")},
+        "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1),
+                    "cpu_rows": round(sum(row["cpu_seconds"] for row in rows), 1)},
+        "rows_from_cache": cached,
+        "load_average": {"before": [round(v, 2) for v in load_before],
+                         "after": [round(v, 2) for v in os.getloadavg()]},
+        "rows": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps({k: record[k] for k in ("seconds", "load_average")}))
+
+
+def _installed(distribution):
+    from importlib import metadata
+
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
