@@ -429,12 +429,26 @@ def test_quick_lp_ft_record_runs_with_two_jobs_as_with_one(tmp_path):
     assert "scratch" in first["rows"][0] and "scratch" not in first["rows"][1]
 
 
+@pytest.mark.slow
+def test_lp_ft_record_times_only_the_rows_it_ran_and_none_when_all_came_from_the_cache(tmp_path):
+    cache, ran_path, reused_path = tmp_path / "rows.jsonl", tmp_path / "ran.json", tmp_path / "reused.json"
+    transfer.main(["--record", "--lp-ft", "--quick", "--out", str(ran_path), "--cache", str(cache)])
+    transfer.main(["--record", "--lp-ft", "--quick", "--out", str(reused_path), "--cache", str(cache)])
+    ran, reused = json.loads(ran_path.read_text()), json.loads(reused_path.read_text())
+    assert ran["rows_from_cache"] == 0 and ran["seconds"]["rows_run"] == len(ran["rows"]) == 2
+    assert ran["seconds"]["wall"] > 0 and ran["seconds"]["cpu"] > 0
+    assert reused["rows_from_cache"] == 2 and reused["seconds"]["rows_run"] == 0
+    assert reused["seconds"]["wall"] is None and reused["seconds"]["cpu"] is None
+    assert reused["rows"] == ran["rows"] and reused["seconds"]["cpu_rows"] == ran["seconds"]["cpu_rows"]
+
+
 def test_the_shipped_lp_ft_record_has_every_row_and_its_provenance():
     record = transfer.load_lp_ft()
     settings = record["settings"]
     assert settings == transfer.LP_FT_SETTINGS
     assert record["command"].startswith("python -m cnnbook.transfer --record --lp-ft")
     assert record["seconds"]["cpu_rows"] == pytest.approx(sum(row["cpu_seconds"] for row in record["rows"]), abs=0.2)
+    assert record["seconds"]["rows_run"] == len(record["rows"]) - record["rows_from_cache"]
     keys = [(row["target"], None if row["all"] else row["per_class"], row["seed"]) for row in record["rows"]]
     assert keys == [(name, n, seed) for name in settings["targets"] for n in settings["sizes"]
                     for seed in settings["seeds"]]
