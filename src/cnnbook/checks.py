@@ -143,7 +143,7 @@ def _fingerprint(functions, watch, mappings=()):
         cells = _getattr(function, "__closure__", None) or ()
         parts.append((_id(function.__code__), _id(function.__defaults__),
                       _tuple(_id(cell.cell_contents) for cell in cells)))
-    parts.append((_id(watch.blocked), _id(watch.codes), _id(watch.names), _id(watch.seen)))
+    parts.append((_id(_type(watch)), _id(watch.blocked), _id(watch.codes), _id(watch.names), _id(watch.seen)))
     parts.append(frozenset(watch.codes.items()))
     parts.append(watch.names)
     for mapping in mappings:
@@ -165,6 +165,9 @@ class _Watch:
     the start, and the content keys once computed. :meth:`intact` checks, when the window
     closes, that it holds exactly that and that no cached verdict was forged.
     """
+
+    # No instance dict: a method cannot be shadowed on the instance (``watch.name = ...``).
+    __slots__ = ("codes", "blocked", "keyed", "names", "seen")
 
     def __init__(self, codes):
         self.codes = {_id(code): (code, name) for code, name in codes.items()}  # the code kept: its id stays its own
