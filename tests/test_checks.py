@@ -840,6 +840,66 @@ def test_taking_the_blockers_saved_original_fails():
             original_of_blocker(np.zeros((1, 2, 2, 1)), 1)
 
 
+def test_a_window_over_honest_code_computes_no_content_keys():
+    """The blocked codes' content keys are computed only once another code with their names runs
+    (issue 23, item 7: computing them at every window, for tf.nn's 27 generated convolution
+    functions, cost most of exercise 1's test time); a renamed copy is still caught."""
+    from cnnbook import ops
+
+    watches = []
+
+    def honest(x, pad):
+        watches[:] = [cells["watch"] for cells in _hooks() if "watch" in cells]
+        return np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+    with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+        honest(np.zeros((1, 2, 2, 1)), 1)
+    assert watches and not any(watch.keyed for watch in watches)
+    mine = _copy_of(ops.zero_pad, "my_pad")
+
+    def copying(x, pad):
+        watches[:] = [cells["watch"] for cells in _hooks() if "watch" in cells]
+        return mine(x, pad)
+
+    with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            copying(np.zeros((1, 2, 2, 1)), 1)
+    assert watches and all(watch.keyed for watch in watches)
+
+
+def test_removing_the_content_keys_once_computed_fails():
+    from cnnbook import ops
+
+    mine = _copy_of(ops.zero_pad, "my_pad")
+
+    def forgetting(x, pad):
+        for cells in _hooks():
+            watch = cells.get("watch")
+            if watch is not None:
+                watch.verdict(_copy_of(ops.zero_pad, "other").__code__)  # the content keys, computed
+                for key in [k for k in watch.blocked if k[0] != "code"]:
+                    del watch.blocked[key]
+        return mine(x, pad)
+
+    with pytest.raises(AssertionError, match="changed the grader's blocking of cnnbook.ops"):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            forgetting(np.zeros((1, 2, 2, 1)), 1)
+
+
+def test_a_method_of_the_watch_cannot_be_shadowed_on_it():
+    from cnnbook import ops
+
+    def shadowing(x, pad):
+        for cells in _hooks():
+            if "watch" in cells:
+                cells["watch"].name = lambda code: None
+        return ops.zero_pad(x, pad)
+
+    with pytest.raises(AttributeError):
+        with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+            shadowing(np.zeros((1, 2, 2, 1)), 1)
+
+
 def test_no_calls_to_fails_when_its_watch_is_emptied():
     import json
 

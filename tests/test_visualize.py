@@ -334,25 +334,35 @@ def test_saliency_map_matches_the_hand_computation(class_index):
 
 # occlusion_maps -------------------------------------------------------------------------
 
-def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
-    """Hide one square at a time, by loops; interpolate the drops between the squares' centres."""
-    logits = keras.Model(model.inputs[0], model.layers[-1].input)
-    kernel, bias = model.layers[-1].get_weights()
-    score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
+def brute_force_squares(image, patch_size, stride, fill, measure):
+    """Hide one square at a time, by loops; place ``measure(image, hidden)`` at the squares' centres.
+
+    The squares start every ``stride`` pixels from ``stride - patch_size`` (clipped to the
+    image), as in ``visualize.occlusion_maps``; the values are interpolated linearly between
+    the squares' centres and kept constant beyond them.
+    """
     height, width = image.shape[:2]
     tops = list(range(stride - patch_size, height, stride))
     lefts = list(range(stride - patch_size, width, stride))
-    drops = np.zeros((len(tops), len(lefts)))
+    values = np.zeros((len(tops), len(lefts)))
     for row, top in enumerate(tops):
         for col, left in enumerate(lefts):
             hidden = image.copy()
             hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
-            drops[row, col] = score(image) - score(hidden)
+            values[row, col] = measure(image, hidden)
     # The centre of a square starting at t is t + (patch_size - 1) / 2; np.interp is linear
     # between centres and keeps the nearest value beyond them.
     centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
-    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in drops])
+    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in values])
     return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
+
+
+def brute_force_occlusion(model, image, class_index, patch_size, stride, fill):
+    """The drop of the class score when each square is hidden, by loops."""
+    logits = keras.Model(model.inputs[0], model.layers[-1].input)
+    kernel, bias = model.layers[-1].get_weights()
+    score = lambda x: float((logits(x[None]).numpy() @ kernel + bias)[0, class_index])  # noqa: E731
+    return brute_force_squares(image, patch_size, stride, fill, lambda x, hidden: score(x) - score(hidden))
 
 
 @pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])
@@ -404,19 +414,8 @@ def test_occlusion_maps_check_their_arguments():
 # occlusion_image_change -----------------------------------------------------------------
 
 def brute_force_image_change(image, patch_size, stride, fill):
-    """Hide one square at a time, by loops; the change of the pixels, placed as occlusion places drops."""
-    height, width = image.shape[:2]
-    tops = list(range(stride - patch_size, height, stride))
-    lefts = list(range(stride - patch_size, width, stride))
-    change = np.zeros((len(tops), len(lefts)))
-    for row, top in enumerate(tops):
-        for col, left in enumerate(lefts):
-            hidden = image.copy()
-            hidden[max(top, 0):top + patch_size, max(left, 0):left + patch_size] = fill
-            change[row, col] = np.linalg.norm(image - hidden)
-    centre = lambda starts: np.array(starts) + (patch_size - 1) / 2  # noqa: E731
-    by_rows = np.stack([np.interp(np.arange(width), centre(lefts), r) for r in change])
-    return np.stack([np.interp(np.arange(height), centre(tops), c) for c in by_rows.T], axis=1)
+    """The change of the pixels when each square is hidden, by loops, placed as occlusion places drops."""
+    return brute_force_squares(image, patch_size, stride, fill, lambda x, hidden: np.linalg.norm(x - hidden))
 
 
 @pytest.mark.parametrize("patch_size, stride", [(4, 2), (3, 2), (5, 5)])

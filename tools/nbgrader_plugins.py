@@ -245,6 +245,7 @@ def _make_guard(guard, prefixes, imports, namespace, token):
     builtin_names = _dict(_vars(builtins))
     shadows = {k: v for k, v in namespace.items() if k in builtin_names}
     modules, functions, bound = {}, {}, {}
+    light_modules, light_functions = {}, {}  # the part of modules and functions that after_call restores
     missing = object()
 
     def protected(name):
@@ -260,11 +261,15 @@ def _make_guard(guard, prefixes, imports, namespace, token):
             if not contains(modules, name) and _isinstance(module, Module) and protected(name):
                 saved = _dict(_vars(module))
                 modules[name] = (module, saved)
+                if light(name):
+                    light_modules[name] = (module, saved)
                 if name.split(".")[0] in ("cnnbook", "numpy"):
                     for value in values(saved):
                         if _isinstance(value, Function):
-                            functions[_id(value)] = (value, value.__code__, value.__defaults__,
-                                                     value.__kwdefaults__, light(name))
+                            entry = (value, value.__code__, value.__defaults__, value.__kwdefaults__)
+                            functions[_id(value)] = entry
+                            if light(name):
+                                light_functions[_id(value)] = entry
         for key, value in _list(items(namespace)):
             if _isinstance(value, Module) and not key.startswith("_"):
                 bound[key] = value
@@ -272,17 +277,13 @@ def _make_guard(guard, prefixes, imports, namespace, token):
     def restore(names=(), only_light=False):
         """Put back the protected modules, function bodies and module names; unshadow ``names``."""
         _sys.modules = modules_dict
-        for name, (module, saved) in items(modules):
-            if only_light and not light(name):
-                continue
+        for name, (module, saved) in items(light_modules if only_light else modules):
             setitem(modules_dict, name, module)
             current = _vars(module)
             for key, value in items(saved):
                 if getitem(current, key, missing) is not value:
                     setitem(current, key, value)
-        for function, code, defaults, kwdefaults, is_light in values(functions):
-            if only_light and not is_light:
-                continue
+        for function, code, defaults, kwdefaults in values(light_functions if only_light else functions):
             function.__code__, function.__defaults__ = code, defaults
             function.__kwdefaults__ = kwdefaults
         for key, value in items(bound):

@@ -133,15 +133,18 @@ def _code_key(code):
 
 def _fingerprint(functions, watch, mappings=()):
     """A number that changes when the blocking machinery is changed: the hooks' code and closure
-    contents, what the watch blocks, the blockers' saved originals, and the functions they call."""
-    parts = [(_id(_code_key.__code__), _id(_CHECKS.get("_code_key")), _id(_Watch.__dict__.get("name")),
-              _id(_getattr(_Watch.__dict__.get("name"), "__code__", None)))]
+    contents, what the watch blocks, the blockers' saved originals, and the functions they call.
+    (The content keys the watch adds to ``blocked`` once it needs them are checked by
+    ``_Watch.intact``.)"""
+    methods = [_Watch.__dict__.get(name) for name in ("name", "verdict", "intact")]
+    parts = [(_id(_code_key.__code__), _id(_CHECKS.get("_code_key")),
+              _tuple(_id(m) for m in methods), _tuple(_id(_getattr(m, "__code__", None)) for m in methods))]
     for function in functions:
         cells = _getattr(function, "__closure__", None) or ()
         parts.append((_id(function.__code__), _id(function.__defaults__),
                       _tuple(_id(cell.cell_contents) for cell in cells)))
-    parts.append((_id(watch.blocked), _id(watch.names), _id(watch.seen), _len(watch.blocked)))
-    parts.append(frozenset(watch.blocked.items()))
+    parts.append((_id(_type(watch)), _id(watch.blocked), _id(watch.codes), _id(watch.names), _id(watch.seen)))
+    parts.append(frozenset(watch.codes.items()))
     parts.append(watch.names)
     for mapping in mappings:
         parts.append(frozenset((key, _id(value)) for key, value in mapping.items()))
@@ -149,24 +152,62 @@ def _fingerprint(functions, watch, mappings=()):
 
 
 class _Watch:
-    """Recognise the code objects of blocked functions by content, caching each code seen."""
+    """Recognise the code objects of blocked functions, by identity or else by content.
+
+    A blocked function's own code object is recognised by identity. Any other code object
+    with the same names is compared by content (:func:`_code_key`); the blocked codes' own
+    keys are computed the first time that happens, not when the window opens (``dis`` over
+    the 27 generated functions behind ``tf.nn.conv2d`` costs tens of milliseconds, and an
+    honest answer seldom runs code with the names of a blocked function). Each code seen is
+    cached with its verdict.
+
+    ``blocked`` is what the hooks read: ``("code", id)`` of each blocked code object from
+    the start, and the content keys once computed. :meth:`intact` checks, when the window
+    closes, that it holds exactly that and that no cached verdict was forged.
+    """
+
+    # No instance dict: a method cannot be shadowed on the instance (``watch.name = ...``).
+    __slots__ = ("codes", "blocked", "keyed", "names", "seen")
 
     def __init__(self, codes):
-        self.blocked = {_code_key(code): name for code, name in codes.items()}
+        self.codes = {_id(code): (code, name) for code, name in codes.items()}  # the code kept: its id stays its own
+        self.blocked = {("code", _id(code)): name for code, name in codes.items()}
+        self.keyed = False  # the content keys of the blocked codes are in ``blocked``
         self.names = frozenset(code.co_names for code in codes)  # a cheap first test: the same names
         self.seen = {}  # id(code) -> (code, name or None); the code is kept so its id stays its own
 
+    def verdict(self, code):
+        """The blocked function's name if ``code`` is one or computes what one computes, else None."""
+        own = self.codes.get(_id(code))
+        if own is not None and own[0] is code:
+            return self.blocked.get(("code", _id(code)))
+        if not self.keyed:
+            self.keyed = True
+            for blocked, name in _list(self.codes.values()):
+                self.blocked[_code_key(blocked)] = name
+        return self.blocked.get(_code_key(code))
+
     def intact(self):
-        """True when what the hooks read still says what it said: no cached verdict was forged."""
-        return _all(self.blocked.get(_code_key(code)) == name for code, name in _list(self.seen.values()))
+        """True when what the hooks read still says what it said: ``blocked`` holds what it should
+        (by identity, and by content once computed), and no cached verdict was forged."""
+        for code, name in _list(self.seen.values()):
+            found = self.verdict(code)
+            if not ((found is None and name is None) or (_type(name) is str and found == name)):
+                return False
+        expected = {("code", key): name for key, (code, name) in self.codes.items()}
+        if self.keyed:
+            expected.update({_code_key(code): name for code, name in self.codes.values()})
+        return _len(self.blocked) == _len(expected) and _all(
+            _type(self.blocked.get(key)) is str and self.blocked.get(key) == name
+            for key, name in expected.items())
 
     def name(self, code):
-        """The blocked function's name if ``code`` computes what it computes, else None."""
+        """The blocked function's name if ``code`` computes what it computes, else None (cached)."""
         if code.co_names not in self.names:
             return None
         found = self.seen.get(_id(code))
         if found is None or found[0] is not code:
-            found = (code, self.blocked.get(_code_key(code)))
+            found = (code, self.verdict(code))
             self.seen[_id(code)] = found
         return found[1]
 
