@@ -591,7 +591,7 @@ RECORD_SETTINGS = {
     "stack_learning_rate": {"adam": 1e-3, "sgd": 0.01},  # SGD with momentum 0.9
     "stack_gradient_images": 256,
     # He et al.'s plain and residual networks at two depths (6n + 2 layers)
-    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0, 1], "depth_epochs": 10,
+    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0, 1, 2], "depth_epochs": 10,
     "depth_batch_size": 128, "depth_learning_rate": 0.1, "depth_optimizer": "sgd",
     # the chapter's three small networks, and the Inception network's variants
     "small_epochs": 6, "small_batch_size": 32, "small_learning_rate": 2e-3,
