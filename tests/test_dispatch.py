@@ -18,7 +18,6 @@ differs, which must stop the run.
 import json
 import os
 import pickle
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -35,7 +34,7 @@ import dispatch
 import grade
 import make_class
 import sandbox
-from test_grade_pipeline import leaks
+from test_grade_pipeline import clone_checkout, leaks
 
 ASSIGNMENT = "01_convolution"  # the cheapest to grade, with 06_yolo (BENCHMARKS.md)
 
@@ -337,18 +336,6 @@ CLASS = ("solution", "release", "wrong", "bad-exit", "bad-loop", "bad-json", "ch
          "bad-writes-checks", "bad-reads-hidden-tests")
 
 
-def _clone(dest):
-    """Copy this checkout's files (tracked or not ignored, as they are now) to ``dest``."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"],
-                            cwd=course.ROOT, capture_output=True, check=True).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = course.ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    return dest
-
-
 def _marks(out):
     try:
         with sqlite3.connect(Path(out) / "course" / "gradebook.db") as db:
@@ -374,7 +361,7 @@ def cluster_class(tmp_path_factory):
     files, _ = make_class.bad_class(ASSIGNMENT)
     submissions = make_class.write_class({s: files[s] for s in CLASS}, tmp / "submitted")
     timeout = max(20, round(3 * _python_startup()))  # as tests/test_grade_pipeline.py
-    clones = [_clone(tmp / name) for name in ("clone-A", "clone-B")]
+    clones = [clone_checkout(tmp / name) for name in ("clone-A", "clone-B")]
     return {"tmp": tmp, "submissions": submissions, "timeout": timeout, "clones": clones,
             "env": course.subprocess_env(threads=1)}
 
@@ -564,7 +551,7 @@ class TestCluster:
         from distributed import Client
 
         c, (address, _) = cluster_class, loopback
-        other = _clone(c["tmp"] / "clone-C")
+        other = clone_checkout(c["tmp"] / "clone-C")
         with open(other / "src/cnnbook/checks.py", "a") as changed:
             changed.write("# a later version of the course\n")
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",

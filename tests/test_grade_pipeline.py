@@ -18,6 +18,7 @@ import html as html_lib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,16 +63,34 @@ def _tree_digest(folder):
     return h.hexdigest()
 
 
-def _course_digest():
-    """A digest of every file under course.ROOT that grading depends on (grade.GUARDED)."""
+def _course_digest(root=course.ROOT):
+    """A digest of every file under ``root`` that grading depends on (grade.GUARDED)."""
     h = hashlib.sha256()
     for name in grade.GUARDED:
-        path = course.ROOT / name
+        path = Path(root) / name
         for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
             if "__pycache__" in file.parts:  # the test's own imports may write these
                 continue
-            h.update(str(file.relative_to(course.ROOT)).encode() + b"\0" + file.read_bytes())
+            h.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
     return h.hexdigest()
+
+
+def clone_checkout(dest):
+    """Copy this checkout's files (tracked or not ignored, as they are now) to ``dest``.
+
+    A grading run from the copy (its ``tools/grade.py``, its ``src`` and ``tools`` first
+    on ``PYTHONPATH``) guards the copy's files, not this checkout's: a test whose
+    kernels may write runs there, so that a grading run of another test, beside it on the
+    other pytest worker, never finds this checkout changed and restores it as its own.
+    """
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"],
+                            cwd=course.ROOT, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = course.ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
 
 
 def _merged(out):
@@ -485,20 +504,19 @@ def files_restored(tmp_path_factory, graded_class, cell_timeout):
     chosen = ("bad-reads-hidden-tests", "bad-rewrites-others", "bad-writes-checks", "solution",
               "wrong")
     submissions = make_class.write_class({s: files[s] for s in chosen}, tmp / "submitted")
-    checks = course.ROOT / "src" / "cnnbook" / "checks.py"
-    saved, before = checks.read_bytes(), _course_digest()
-    env = {**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1"}
-    try:
-        done = subprocess.run(
-            [sys.executable, str(course.ROOT / "tools" / "grade.py"), str(submissions),
-             "--out", str(tmp / "grading"), "--timeout", str(cell_timeout), "--jobs", "1"],
-            env=env, capture_output=True, text=True, timeout=900 * cell_timeout / 20)
-        after = _course_digest()
-    finally:
-        if checks.read_bytes() != saved:  # never leave the checkout changed, whatever happened
-            checks.write_bytes(saved)
+    copy = clone_checkout(tmp / "checkout")  # the attack reaches the copy's checks.py
+    before, before_here = _course_digest(copy), _course_digest()
+    env = {**course.subprocess_env(threads=1), "CNNBOOK_GRADE_NO_DROP": "1",
+           "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": os.pathsep.join(str(copy / d) for d in ("src", "tools"))}
+    done = subprocess.run(
+        [sys.executable, str(copy / "tools" / "grade.py"), str(submissions),
+         "--out", str(tmp / "grading"), "--timeout", str(cell_timeout), "--jobs", "1"],
+        cwd=copy, env=env, capture_output=True, text=True, timeout=900 * cell_timeout / 20)
+    after, after_here = _course_digest(copy), _course_digest()
     results = json.loads((tmp / "grading" / "results.json").read_text())
-    return {"done": done, "unchanged": before == after, "results": results, "out": tmp / "grading",
+    return {"done": done, "unchanged": before == after and before_here == after_here,
+            "results": results, "out": tmp / "grading",
             "scores": {s["student"]: s["score"] for s in results["submissions"]},
             "problems": {s["student"]: " ".join(s["problems"]) for s in results["submissions"]}}
 

@@ -12,7 +12,7 @@ kernel, ``SystemExit``, a failing import, a syntax error, a notebook that is not
 JSON, a renamed notebook, deleted and edited test cells, monkey-patching of NumPy
 and of the course's helpers (in a cell, and from inside a function the tests
 call), a notebook writing a forged result to every pipe it holds, a cell
-printing 100 MB, and (issue 13) releases that only add an attack: on the course's
+printing 20 MB (200 times what the grader keeps of a cell's output), and (issue 13) releases that only add an attack: on the course's
 files (``TAMPER``: appending no-op checks to cnnbook/checks.py, rewriting the other
 students' notebooks) or on the kernel (``KERNEL_TAMPER``: input and AST transformers,
 a custom exception handler, class-level traceback and session patches, sys hooks, an
@@ -141,7 +141,8 @@ KERNEL_TAMPER = {
                           "get_ipython().events.register('pre_run_cell', _every_cell)\n",
 }
 # Put in front of the solution's first answer (issue 22): reads the hidden tests by every
-# route a student has and prints every block it finds. Under bubblewrap it finds none
+# route a student has, prints the blocks of its first two reads and counts all of them
+# (the grader keeps 100,000 characters of a cell's output). Under bubblewrap it finds none
 # and scores full marks; no feedback file of the class may hold a line of a hidden test.
 # (The markers are built at run time: the cell itself holds no "### BEGIN HIDDEN TESTS".)
 READ_HIDDEN = """\
@@ -154,7 +155,7 @@ _readers = {{"open": lambda p: open(p, "rb").read(),
             "np.fromfile": lambda p: _np.fromfile(p, dtype=_np.uint8).tobytes(),
             "tf.io.gfile": lambda p: _tf.io.gfile.GFile(p, "rb").read(),
             "tf.io.read_file": lambda p: _tf.io.read_file(p).numpy()}}
-_found = 0
+_found, _shown = 0, set()
 
 def _read_all(path):
     global _found
@@ -169,7 +170,9 @@ def _read_all(path):
             pass
         for block in _blocks.findall(text):
             _found += 1
-            print(f"{{how}} read {{path}}:", block, sep="\\n")
+            if len(_shown) < 2 or (str(path), how) in _shown:  # two reads printed in full,
+                _shown.add((str(path), how))  # the rest counted: under the grader's output cap
+                print(f"{{how}} read {{path}}:", block, sep="\\n")
 
 for _up in ("../" * k for k in range(1, 7)):  # relative to the kernel's working directory
     for _path in (f"source/{{_name}}/{{_name}}.ipynb", f"solutions/{{_name}}/{{_name}}.ipynb",
@@ -260,7 +263,9 @@ def bad_class(assignment):
     add("bad-reads-hidden-tests", solved(**{first: reader + sources[first]}), ("score", "full"))
     add("bad-json", notebook_bytes(solved())[: 2000], ("score", 0))
     add("bad-renamed", solved(), ("score", "full"), name="my homework (1).ipynb")
-    add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 100_000_000)\n"}),
+    # 20 MB: 200 times the grader's cap, and within the per-cell limit on a loaded machine
+    # (100 MB took longer than the limit at load 10 on 2 cores, BENCHMARKS.md issue 23)
+    add("bad-huge", solved(**{first: sources[first] + "\nprint('x' * 20_000_000)\n"}),
         ("score", "full"))
     no_tests = solved(**{second: wrong.source})
     no_tests.cells = [c for c in no_tests.cells if not is_test_cell(c)]
