@@ -201,9 +201,8 @@ def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenan
     for name, section in record.items():
         assert section["command"].startswith("python -m cnnbook.deep_nets --record")
         assert "--quick" not in section["command"]
-        # the other sections were recorded before the stacks' settings changed
-        assert all(section["settings"].get(key) == value for key, value in deep_nets.RECORD_SETTINGS.items()
-                   if name == "stacks" or not key.startswith("stack"))
+        assert deep_nets.section_settings(name, section["settings"]) == deep_nets.section_settings(
+            name, deep_nets.RECORD_SETTINGS)
         assert set(section["versions"]) >= {"python", "numpy", "tensorflow", "keras"}
     seeds = deep_nets.RECORD_SETTINGS["seeds"]
     inception = record["inception"]
@@ -223,8 +222,8 @@ def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenan
             assert [run["seed"] for run in runs] == settings["stack_seeds"]
             assert all(len(run["loss"]) == settings["stack_epochs"] and run["gradient_ratio"] > 0
                        for run in runs)
-    depth = record.get("depth", {"runs": []})["runs"]   # recorded separately, not loaded by the chapter
-    assert not depth or sorted((run["layers"], run["residual"], run["seed"]) for run in depth) == sorted(
+    depth = record["depth"]["runs"]
+    assert sorted((run["layers"], run["residual"], run["seed"]) for run in depth) == sorted(
         (6 * blocks + 2, residual, seed) for blocks in settings["depth_blocks_per_stage"]
         for residual in settings["depth_residual"] for seed in settings["depth_seeds"])
     assert all(len(run["loss"]) == settings["depth_epochs"] and 0 <= run["train_accuracy_inference"] <= 1
@@ -256,3 +255,46 @@ def test_quick_record_runs_every_section_and_keeps_other_sections(tmp_path):
     assert len(record["inception"]["variants"]["stem momentum 0.9"][0]["loss"]) == 1
     assert set(record["inception"]["variants"]["stem momentum 0.9"][0]["test_accuracy_stem_replaced"]) == {
         "mean_only", "variance_only", "both"}
+
+
+def test_section_settings_rejects_an_unknown_section():
+    with pytest.raises(ValueError, match="section must be one of"):
+        deep_nets.section_settings("everything", deep_nets.RECORD_SETTINGS)
+
+
+def test_resume_refuses_runs_recorded_with_other_threads():
+    old = {"settings": deep_nets.RECORD_SETTINGS, "versions": {}, "runs": [],
+           "threads": {"TF_NUM_INTRAOP_THREADS": "1"}}
+    with pytest.raises(ValueError, match="differ in threads"):
+        deep_nets.resumable_runs(old, deep_nets.RECORD_SETTINGS, {"TF_NUM_INTRAOP_THREADS": None}, {})
+
+
+def test_resume_needs_the_depth_section_alone(tmp_path):
+    with pytest.raises(SystemExit):
+        deep_nets.main(["--record", "--quick", "--resume", "--out", str(tmp_path / "r.json")])
+
+
+@pytest.mark.slow
+def test_resumed_depth_record_equals_one_run_of_every_seed(tmp_path, monkeypatch):
+    """Adding seed 1 to a record of seed 0 keeps seed 0's runs and trains what one run would."""
+    quick = ["--record", "--quick", "--only", "depth"]
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0, 1])
+    both = tmp_path / "both.json"
+    deep_nets.main([*quick, "--out", str(both)])
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0])
+    resumed = tmp_path / "resumed.json"
+    deep_nets.main([*quick, "--out", str(resumed)])
+    first = json.loads(resumed.read_text())["depth"]
+    first["runs"][0]["marker"] = "kept, not trained again"
+    resumed.write_text(json.dumps({"depth": first}))
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0, 1])
+    deep_nets.main([*quick, "--resume", "--out", str(resumed)])
+    record, expected = json.loads(resumed.read_text())["depth"], json.loads(both.read_text())["depth"]
+    assert [run["seed"] for run in record["runs"]] == [0, 1]
+    assert record["runs"][0]["marker"] == "kept, not trained again"
+    strip = ("cpu_seconds", "marker")
+    assert ([{k: v for k, v in run.items() if k not in strip} for run in record["runs"]]
+            == [{k: v for k, v in run.items() if k not in strip} for run in expected["runs"]])
+    assert record["settings"]["depth_seeds"] == [0, 1]
+    assert [session["settings"]["depth_seeds"] for session in record["earlier_sessions"]] == [[0]]
+    assert record["earlier_sessions"][0]["command"].endswith(f"--out {resumed}")

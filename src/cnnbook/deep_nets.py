@@ -21,9 +21,11 @@ can run in two minutes, over several seeds:
 ``python -m cnnbook.deep_nets --record`` runs them all and writes
 ``cnnbook/weights/deep_nets.json``, which :func:`load_record` reads;
 ``--only SECTION`` runs one section and keeps the file's others;
+``--only depth --resume`` adds the seeds that :data:`RECORD_SETTINGS` lists
+and the depth section lacks, keeping the runs it has;
 ``--quick --out FILE`` is a seconds-long run of the same code. The shipped
 record holds :data:`CHAPTER_SECTIONS`, the runs chapter 4 loads
-(``--only stacks``, ``--only inception``); it may hold others.
+(``--only stacks``, ``--only depth``, ``--only inception``); it may hold others.
 """
 
 import argparse
@@ -592,7 +594,7 @@ RECORD_SETTINGS = {
     "stack_learning_rate": {"adam": 1e-3, "sgd": 0.01},  # SGD with momentum 0.9
     "stack_gradient_images": 256,
     # He et al.'s plain and residual networks at two depths (6n + 2 layers)
-    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0], "depth_epochs": 10,
+    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0, 1, 2], "depth_epochs": 10,
     "depth_batch_size": 128, "depth_learning_rate": 0.1, "depth_optimizer": "sgd",
     # the chapter's three small networks, and the Inception network's variants
     "small_epochs": 6, "small_batch_size": 32, "small_learning_rate": 2e-3,
@@ -632,7 +634,90 @@ SMALL_NETWORKS = {"plain_convnet": plain_convnet, "small_inception": small_incep
 SECTIONS = ("stacks", "depth", "inception")
 #: The sections that chapter 4 loads from the shipped record (the others can be
 #: recorded with ``--only``; the chapter cites the literature for them).
-CHAPTER_SECTIONS = ("stacks", "inception")
+CHAPTER_SECTIONS = ("stacks", "depth", "inception")
+#: The settings each section's runs depend on (a section's record stores all of
+#: :data:`RECORD_SETTINGS`; only these describe its runs).
+SECTION_SETTINGS = {
+    "stacks": ("stack_seeds", "images", "stack_train_images", "stack_epochs", "stack_batch_size",
+               "stack_learning_rate", "stack_gradient_images", "stacks"),
+    "depth": ("images", "depth_blocks_per_stage", "depth_seeds", "depth_epochs", "depth_batch_size",
+              "depth_learning_rate", "depth_optimizer", "depth_residual"),
+    "inception": ("seeds", "images", "small_epochs", "small_batch_size", "small_learning_rate",
+                  "networks", "variants"),
+}
+
+
+def section_settings(section, settings):
+    """Return the part of ``settings`` that ``section``'s runs depend on.
+
+    Parameters
+    ----------
+    section : {"stacks", "depth", "inception"}
+    settings : dict
+        Like :data:`RECORD_SETTINGS`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> section_settings("depth", RECORD_SETTINGS)["depth_epochs"]
+    10
+    >>> "small_epochs" in section_settings("depth", RECORD_SETTINGS)
+    False
+    """
+    if section not in SECTION_SETTINGS:
+        raise ValueError(f"section must be one of {SECTIONS}, got {section!r}")
+    return {key: settings[key] for key in SECTION_SETTINGS[section]}
+
+
+def resumable_runs(previous, settings, threads, versions):
+    """Return the depth runs of an earlier record that a new run with ``settings`` may keep.
+
+    An earlier depth section's runs are kept when everything they depend on
+    is the same (the depth settings other than the seeds, TensorFlow's
+    threads, the versions): only their seeds may differ. Runs of seeds that
+    ``settings`` no longer lists are dropped.
+
+    Parameters
+    ----------
+    previous : dict
+        The earlier ``"depth"`` section of a record.
+    settings : dict
+        The settings of the new run.
+    threads, versions : dict
+        The new run's TensorFlow threads and versions, as the record stores them.
+
+    Returns
+    -------
+    list of dict
+        The runs to keep.
+
+    Raises
+    ------
+    ValueError
+        Naming what differs, when the earlier runs cannot be kept.
+
+    Examples
+    --------
+    >>> old = {"settings": {**RECORD_SETTINGS, "depth_seeds": [0]}, "threads": {}, "versions": {},
+    ...        "runs": [{"layers": 8, "residual": False, "seed": 0}]}
+    >>> resumable_runs(old, {**RECORD_SETTINGS, "depth_seeds": [0, 1]}, {}, {})
+    [{'layers': 8, 'residual': False, 'seed': 0}]
+    >>> resumable_runs(old, {**RECORD_SETTINGS, "depth_epochs": 5}, {}, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot resume: the earlier depth runs differ in depth_epochs
+    """
+    old, new = section_settings("depth", previous["settings"]), section_settings("depth", settings)
+    differ = [key for key in new if key != "depth_seeds" and old[key] != new[key]]
+    differ += [name for name, old_value, new_value in (("threads", previous["threads"], threads),
+                                                      ("versions", previous["versions"], versions))
+               if old_value != new_value]
+    if differ:
+        raise ValueError(f"cannot resume: the earlier depth runs differ in {', '.join(differ)}")
+    return [run for run in previous["runs"] if run["seed"] in settings["depth_seeds"]]
 
 
 def statistics_gap(model, images, layer="stem_bn"):
@@ -764,15 +849,25 @@ def record_stacks(settings, log=print):
     return {"runs": runs}
 
 
-def record_depth(settings, log=print):
-    """Train :func:`cifar_style_net`, plain and residual, at each depth and seed."""
+def record_depth(settings, log=print, previous=()):
+    """Train :func:`cifar_style_net`, plain and residual, at each depth and seed.
+
+    ``previous`` holds runs recorded earlier with the same settings (another
+    list of seeds): a run of the same depth, kind and seed is kept as it is,
+    not trained again. Every run starts from ``keras.utils.set_random_seed``,
+    so a run does not depend on the runs before it in the same process.
+    """
     import keras  # deferred: no work at import time
 
+    kept = {(run["layers"], run["residual"], run["seed"]): run for run in previous}
     train_set, _, test = shapes_data(*settings["images"])
     runs = []
     for blocks in settings["depth_blocks_per_stage"]:
         for residual in settings["depth_residual"]:
             for seed in settings["depth_seeds"]:
+                if (6 * blocks + 2, residual, seed) in kept:
+                    runs.append(kept[(6 * blocks + 2, residual, seed)])
+                    continue
                 keras.utils.set_random_seed(seed)
                 net = cifar_style_net(blocks, residual)
                 run = train(net, train_set, settings["depth_epochs"], settings["depth_learning_rate"],
@@ -847,6 +942,9 @@ def load_record():
         with its ``settings``, ``command``, ``seconds`` (wall, CPU),
         ``load_average`` and ``versions``, and its runs (see
         :func:`record_stacks`, :func:`record_depth`, :func:`record_inception`).
+        A depth section completed with ``--resume`` gives these for its last
+        session (the runs it trained) and keeps the earlier sessions' in
+        ``earlier_sessions``.
 
     Raises
     ------
@@ -882,9 +980,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RECORD_PATH)
     parser.add_argument("--quick", action="store_true",
                         help="seconds-long: one seed, one epoch, few images (use --out)")
+    parser.add_argument("--resume", action="store_true",
+                        help="depth section only: keep the runs the file already holds with the "
+                             "same settings but other seeds, and run only the missing seeds")
     args = parser.parse_args(argv)
     if not args.record:
         parser.error("nothing to do: pass --record")
+    if args.resume and args.only != ["depth"]:
+        parser.error("--resume works for the depth section alone: pass --only depth")
     settings = dict(RECORD_SETTINGS)
     if args.quick:
         if args.out.resolve() == RECORD_PATH.resolve():
@@ -897,23 +1000,40 @@ def main(argv=None):
     tf.config.experimental.enable_op_determinism()
     recorders = {"stacks": record_stacks, "depth": record_depth, "inception": record_inception}
     command = " ".join(["python -m cnnbook.deep_nets", *(sys.argv[1:] if argv is None else argv)])
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "tensorflow": tf.__version__, "keras": keras.__version__}
+    threads = {name: os.environ.get(name) for name in
+               ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
     for section in args.only or SECTIONS:
+        options, earlier = {}, []
+        if args.resume:
+            previous = json.loads(args.out.read_text()).get(section) if args.out.exists() else None
+            if previous is None:
+                parser.error(f"--resume: {args.out} has no {section} section to resume")
+            try:
+                options["previous"] = resumable_runs(previous, settings, threads, versions)
+            except ValueError as error:
+                parser.error(str(error))
+            # what the earlier sessions ran, and how long they took, stays in the record
+            earlier = [*previous.get("earlier_sessions", []),
+                       {key: value for key, value in previous.items()
+                        if key not in ("runs", "earlier_sessions")}]
         load_before = os.getloadavg()
         wall, cpu = time.perf_counter(), time.process_time()
-        result = recorders[section](settings)
+        result = recorders[section](settings, **options)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         section_record = {
             "command": command,
             "settings": settings,
-            "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                         "tensorflow": tf.__version__, "keras": keras.__version__},
-            "threads": {name: os.environ.get(name) for name in
-                        ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")},
+            "versions": versions,
+            "threads": threads,
             "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
             "load_average": {"before": [round(v, 2) for v in load_before],
                              "after": [round(v, 2) for v in os.getloadavg()]},
             **result,
         }
+        if earlier:
+            section_record["earlier_sessions"] = earlier
         # read again just before writing: another process may have written another section
         record = json.loads(args.out.read_text()) if args.out.exists() else {}
         record[section] = section_record
