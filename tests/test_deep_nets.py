@@ -213,6 +213,13 @@ def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenan
         assert all(0 <= run["test_accuracy_recalibrated"] <= 1 for run in runs)
     assert all(len(run["loss"]) == 2 * deep_nets.RECORD_SETTINGS["small_epochs"]
                for run in inception["variants"]["twice the epochs"])
+    for runs in [*inception["networks"].values(), *inception["variants"].values()]:
+        for run in runs:
+            assert set(run["test_accuracy_stem_replaced"]) == {"mean_only", "variance_only", "both"}
+            ratio = run["stem_variance_ratio"]
+            assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
+    for run in inception["networks"]["small_inception"]:   # its stem is its one batch normalisation
+        assert abs(run["test_accuracy_stem_replaced"]["both"] - run["test_accuracy_recalibrated"]) <= 0.002
     settings = deep_nets.RECORD_SETTINGS
     stacks = record["stacks"]
     assert list(stacks["runs"]) == list(settings["stacks"])
