@@ -157,6 +157,39 @@ def test_recalibration_sets_the_moving_statistics_to_tensorflows_moments():
     assert [layer.momentum for layer in model.layers if hasattr(layer, "momentum")] == [0.99, 0.9]
 
 
+def test_statistics_replacement_matches_tensorflows_batch_normalization():
+    """Each replaced statistic scores what tf.nn.batch_normalization with it scores; nothing is left changed."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(3)(layers.BatchNormalization(name="bn")(inputs)))
+    rng = np.random.default_rng(0)
+    x = rng.normal([1.0, -2.0, 0.5, 3.0], [1.0, 2.0, 0.5, 3.0], size=(300, 4)).astype("float32")
+    test_x = rng.normal([1.0, -2.0, 0.5, 3.0], [1.0, 2.0, 0.5, 3.0], size=(200, 4)).astype("float32")
+    norm = model.get_layer("bn")
+    norm.moving_mean.assign([0.5, -1.0, 0.0, 2.0])
+    norm.moving_variance.assign([2.0, 1.0, 0.1, 20.0])
+    old_mean, old_variance = np.asarray(norm.moving_mean), np.asarray(norm.moving_variance)
+    dense = model.layers[-1]
+    data_mean, data_variance = tf.nn.moments(tf.constant(x), axes=[0])
+
+    def scored(mean, variance, labels):
+        normed = tf.nn.batch_normalization(test_x, mean, variance, norm.beta, norm.gamma, norm.epsilon)
+        return np.asarray(dense(normed)).argmax(axis=1)
+
+    labels = scored(data_mean, old_variance, None)      # mean-only replacement gets every image right
+    result = deep_nets.statistics_replacement(model, x, test_x, labels, "bn")
+    assert result["mean_only"] == 1.0
+    for name, (mean, variance) in {"variance_only": (old_mean, data_variance),
+                                   "both": (data_mean, data_variance)}.items():
+        assert result[name] == pytest.approx(np.mean(scored(mean, variance, None) == labels))
+    assert result["variance_only"] < 1.0
+    ratio = old_variance / np.asarray(data_variance)
+    assert result["variance_ratio"]["median"] == pytest.approx(np.median(ratio), rel=1e-3)
+    assert result["variance_ratio"]["max"] == pytest.approx(ratio.max(), rel=1e-3)
+    np.testing.assert_array_equal(np.asarray(norm.moving_mean), old_mean)
+    np.testing.assert_array_equal(np.asarray(norm.moving_variance), old_variance)
+
+
 def test_train_rejects_an_unknown_optimizer(batch):
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
         deep_nets.train(deep_nets.deep_stack(True, depth=1), batch, 1, 1e-3, optimizer="rmsprop")
@@ -165,10 +198,11 @@ def test_train_rejects_an_unknown_optimizer(batch):
 def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenance():
     record = deep_nets.load_record()
     assert set(record) >= set(deep_nets.CHAPTER_SECTIONS) and set(record) <= set(deep_nets.SECTIONS)
-    for section in record.values():
+    for name, section in record.items():
         assert section["command"].startswith("python -m cnnbook.deep_nets --record")
         assert "--quick" not in section["command"]
-        assert section["settings"] == deep_nets.RECORD_SETTINGS
+        assert deep_nets.section_settings(name, section["settings"]) == deep_nets.section_settings(
+            name, deep_nets.RECORD_SETTINGS)
         assert set(section["versions"]) >= {"python", "numpy", "tensorflow", "keras"}
     seeds = deep_nets.RECORD_SETTINGS["seeds"]
     inception = record["inception"]
@@ -179,9 +213,24 @@ def test_the_shipped_record_has_the_chapters_section_every_seed_and_its_provenan
         assert all(0 <= run["test_accuracy_recalibrated"] <= 1 for run in runs)
     assert all(len(run["loss"]) == 2 * deep_nets.RECORD_SETTINGS["small_epochs"]
                for run in inception["variants"]["twice the epochs"])
+    for runs in [*inception["networks"].values(), *inception["variants"].values()]:
+        for run in runs:
+            assert set(run["test_accuracy_stem_replaced"]) == {"mean_only", "variance_only", "both"}
+            ratio = run["stem_variance_ratio"]
+            assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
+    for run in inception["networks"]["small_inception"]:   # its stem is its one batch normalisation
+        assert abs(run["test_accuracy_stem_replaced"]["both"] - run["test_accuracy_recalibrated"]) <= 0.002
     settings = deep_nets.RECORD_SETTINGS
-    depth = record.get("depth", {"runs": []})["runs"]   # recorded separately, not loaded by the chapter
-    assert not depth or sorted((run["layers"], run["residual"], run["seed"]) for run in depth) == sorted(
+    stacks = record["stacks"]
+    assert list(stacks["runs"]) == list(settings["stacks"])
+    for optimizer, names in settings["stacks"].items():
+        assert list(stacks["runs"][optimizer]) == names
+        for runs in stacks["runs"][optimizer].values():
+            assert [run["seed"] for run in runs] == settings["stack_seeds"]
+            assert all(len(run["loss"]) == settings["stack_epochs"] and run["gradient_ratio"] > 0
+                       for run in runs)
+    depth = record["depth"]["runs"]
+    assert sorted((run["layers"], run["residual"], run["seed"]) for run in depth) == sorted(
         (6 * blocks + 2, residual, seed) for blocks in settings["depth_blocks_per_stage"]
         for residual in settings["depth_residual"] for seed in settings["depth_seeds"])
     assert all(len(run["loss"]) == settings["depth_epochs"] and 0 <= run["train_accuracy_inference"] <= 1
@@ -211,3 +260,48 @@ def test_quick_record_runs_every_section_and_keeps_other_sections(tmp_path):
     assert list(record["inception"]["networks"]) == ["small_inception"]
     assert list(record["inception"]["variants"]) == ["stem momentum 0.9"]
     assert len(record["inception"]["variants"]["stem momentum 0.9"][0]["loss"]) == 1
+    assert set(record["inception"]["variants"]["stem momentum 0.9"][0]["test_accuracy_stem_replaced"]) == {
+        "mean_only", "variance_only", "both"}
+
+
+def test_section_settings_rejects_an_unknown_section():
+    with pytest.raises(ValueError, match="section must be one of"):
+        deep_nets.section_settings("everything", deep_nets.RECORD_SETTINGS)
+
+
+def test_resume_refuses_runs_recorded_with_other_threads():
+    old = {"settings": deep_nets.RECORD_SETTINGS, "versions": {}, "runs": [],
+           "threads": {"TF_NUM_INTRAOP_THREADS": "1"}}
+    with pytest.raises(ValueError, match="differ in threads"):
+        deep_nets.resumable_runs(old, deep_nets.RECORD_SETTINGS, {"TF_NUM_INTRAOP_THREADS": None}, {})
+
+
+def test_resume_needs_the_depth_section_alone(tmp_path):
+    with pytest.raises(SystemExit):
+        deep_nets.main(["--record", "--quick", "--resume", "--out", str(tmp_path / "r.json")])
+
+
+@pytest.mark.slow
+def test_resumed_depth_record_equals_one_run_of_every_seed(tmp_path, monkeypatch):
+    """Adding seed 1 to a record of seed 0 keeps seed 0's runs and trains what one run would."""
+    quick = ["--record", "--quick", "--only", "depth"]
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0, 1])
+    both = tmp_path / "both.json"
+    deep_nets.main([*quick, "--out", str(both)])
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0])
+    resumed = tmp_path / "resumed.json"
+    deep_nets.main([*quick, "--out", str(resumed)])
+    first = json.loads(resumed.read_text())["depth"]
+    first["runs"][0]["marker"] = "kept, not trained again"
+    resumed.write_text(json.dumps({"depth": first}))
+    monkeypatch.setitem(deep_nets.QUICK_SETTINGS, "depth_seeds", [0, 1])
+    deep_nets.main([*quick, "--resume", "--out", str(resumed)])
+    record, expected = json.loads(resumed.read_text())["depth"], json.loads(both.read_text())["depth"]
+    assert [run["seed"] for run in record["runs"]] == [0, 1]
+    assert record["runs"][0]["marker"] == "kept, not trained again"
+    strip = ("cpu_seconds", "marker")
+    assert ([{k: v for k, v in run.items() if k not in strip} for run in record["runs"]]
+            == [{k: v for k, v in run.items() if k not in strip} for run in expected["runs"]])
+    assert record["settings"]["depth_seeds"] == [0, 1]
+    assert [session["settings"]["depth_seeds"] for session in record["earlier_sessions"]] == [[0]]
+    assert record["earlier_sessions"][0]["command"].endswith(f"--out {resumed}")

@@ -15,14 +15,17 @@ can run in two minutes, over several seeds:
   convnet? :func:`plain_convnet`, :func:`small_inception` and
   :func:`small_resnet` are the chapter's three small networks;
   :data:`INCEPTION_VARIANTS` changes one factor of the Inception network at a
-  time.
+  time; :func:`statistics_replacement` tells which of the stem's lagging
+  moving averages, the mean or the variance, costs its accuracy.
 
 ``python -m cnnbook.deep_nets --record`` runs them all and writes
 ``cnnbook/weights/deep_nets.json``, which :func:`load_record` reads;
 ``--only SECTION`` runs one section and keeps the file's others;
+``--only depth --resume`` adds the seeds that :data:`RECORD_SETTINGS` lists
+and the depth section lacks, keeping the runs it has;
 ``--quick --out FILE`` is a seconds-long run of the same code. The shipped
 record holds :data:`CHAPTER_SECTIONS`, the runs chapter 4 loads
-(``python -m cnnbook.deep_nets --record --only inception``); it may hold others.
+(``--only stacks``, ``--only depth``, ``--only inception``); it may hold others.
 """
 
 import argparse
@@ -584,20 +587,21 @@ def train(model, train_set, epochs, learning_rate, batch_size=32, optimizer="ada
 RECORD_SETTINGS = {
     "seeds": [0, 1, 2],
     "images": [3000, 500, 1000],  # shapes_data(): train, validation, test
-    # the 16-layer stacks, trained as in the chapter
-    "stack_train_images": 2000, "stack_epochs": 4, "stack_batch_size": 32,
+    # the 16-layer stacks, trained as in the chapter but for 10 epochs (the chapter
+    # trains 4: a run's first 4 epochs are the chapter's), over five seeds
+    "stack_seeds": [0, 1, 2, 3, 4],
+    "stack_train_images": 2000, "stack_epochs": 10, "stack_batch_size": 32,
     "stack_learning_rate": {"adam": 1e-3, "sgd": 0.01},  # SGD with momentum 0.9
     "stack_gradient_images": 256,
     # He et al.'s plain and residual networks at two depths (6n + 2 layers)
-    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0], "depth_epochs": 10,
+    "depth_blocks_per_stage": [1, 3], "depth_seeds": [0, 1, 2], "depth_epochs": 10,
     "depth_batch_size": 128, "depth_learning_rate": 0.1, "depth_optimizer": "sgd",
     # the chapter's three small networks, and the Inception network's variants
     "small_epochs": 6, "small_batch_size": 32, "small_learning_rate": 2e-3,
-    # which stacks, depths' kinds, networks and variants to run (all of them)
-    "stacks": {"adam": ["plain, Glorot", "plain, He", "residual, Glorot", "residual, He",
-                        "residual, batch norm", "residual, batch norm from zero"],
-               "sgd": ["plain, Glorot", "plain, He", "residual, Glorot", "residual, batch norm",
-                       "residual, batch norm from zero"]},
+    # which stacks, depths' kinds, networks and variants to run: the chapter's three
+    # stacks with its optimizer (:data:`STACKS` has more), every depth's kind, every
+    # network and variant
+    "stacks": {"sgd": ["plain, Glorot", "plain, He", "residual, Glorot"]},
     "depth_residual": [False, True],
     "networks": ["plain_convnet", "small_inception", "small_resnet"],
     "variants": ["twice the epochs", "half the learning rate", "1.5 times the filters",
@@ -630,7 +634,90 @@ SMALL_NETWORKS = {"plain_convnet": plain_convnet, "small_inception": small_incep
 SECTIONS = ("stacks", "depth", "inception")
 #: The sections that chapter 4 loads from the shipped record (the others can be
 #: recorded with ``--only``; the chapter cites the literature for them).
-CHAPTER_SECTIONS = ("inception",)
+CHAPTER_SECTIONS = ("stacks", "depth", "inception")
+#: The settings each section's runs depend on (a section's record stores all of
+#: :data:`RECORD_SETTINGS`; only these describe its runs).
+SECTION_SETTINGS = {
+    "stacks": ("stack_seeds", "images", "stack_train_images", "stack_epochs", "stack_batch_size",
+               "stack_learning_rate", "stack_gradient_images", "stacks"),
+    "depth": ("images", "depth_blocks_per_stage", "depth_seeds", "depth_epochs", "depth_batch_size",
+              "depth_learning_rate", "depth_optimizer", "depth_residual"),
+    "inception": ("seeds", "images", "small_epochs", "small_batch_size", "small_learning_rate",
+                  "networks", "variants"),
+}
+
+
+def section_settings(section, settings):
+    """Return the part of ``settings`` that ``section``'s runs depend on.
+
+    Parameters
+    ----------
+    section : {"stacks", "depth", "inception"}
+    settings : dict
+        Like :data:`RECORD_SETTINGS`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> section_settings("depth", RECORD_SETTINGS)["depth_epochs"]
+    10
+    >>> "small_epochs" in section_settings("depth", RECORD_SETTINGS)
+    False
+    """
+    if section not in SECTION_SETTINGS:
+        raise ValueError(f"section must be one of {SECTIONS}, got {section!r}")
+    return {key: settings[key] for key in SECTION_SETTINGS[section]}
+
+
+def resumable_runs(previous, settings, threads, versions):
+    """Return the depth runs of an earlier record that a new run with ``settings`` may keep.
+
+    An earlier depth section's runs are kept when everything they depend on
+    is the same (the depth settings other than the seeds, TensorFlow's
+    threads, the versions): only their seeds may differ. Runs of seeds that
+    ``settings`` no longer lists are dropped.
+
+    Parameters
+    ----------
+    previous : dict
+        The earlier ``"depth"`` section of a record.
+    settings : dict
+        The settings of the new run.
+    threads, versions : dict
+        The new run's TensorFlow threads and versions, as the record stores them.
+
+    Returns
+    -------
+    list of dict
+        The runs to keep.
+
+    Raises
+    ------
+    ValueError
+        Naming what differs, when the earlier runs cannot be kept.
+
+    Examples
+    --------
+    >>> old = {"settings": {**RECORD_SETTINGS, "depth_seeds": [0]}, "threads": {}, "versions": {},
+    ...        "runs": [{"layers": 8, "residual": False, "seed": 0}]}
+    >>> resumable_runs(old, {**RECORD_SETTINGS, "depth_seeds": [0, 1]}, {}, {})
+    [{'layers': 8, 'residual': False, 'seed': 0}]
+    >>> resumable_runs(old, {**RECORD_SETTINGS, "depth_epochs": 5}, {}, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot resume: the earlier depth runs differ in depth_epochs
+    """
+    old, new = section_settings("depth", previous["settings"]), section_settings("depth", settings)
+    differ = [key for key in new if key != "depth_seeds" and old[key] != new[key]]
+    differ += [name for name, old_value, new_value in (("threads", previous["threads"], threads),
+                                                      ("versions", previous["versions"], versions))
+               if old_value != new_value]
+    if differ:
+        raise ValueError(f"cannot resume: the earlier depth runs differ in {', '.join(differ)}")
+    return [run for run in previous["runs"] if run["seed"] in settings["depth_seeds"]]
 
 
 def statistics_gap(model, images, layer="stem_bn"):
@@ -668,12 +755,75 @@ def statistics_gap(model, images, layer="stem_bn"):
     return float(np.mean(np.abs(np.asarray(norm.moving_mean) - mean) / (std + 1e-6)))
 
 
+def statistics_replacement(model, images, test_images, test_labels, layer="stem_bn"):
+    """Score ``model`` with one batch normalisation's moving mean, or variance, replaced.
+
+    The moving statistics are replaced by the mean and variance of the layer's
+    input on ``images`` (computed with the model's current weights), one at a
+    time and both together; the model is scored on the test set each time and
+    left as it was. This tells which of the two lagging averages costs the
+    accuracy that :func:`recalibrate_batch_norm` recovers.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray, shape (N, H, W, C)
+        Typically the training images.
+    test_images : ndarray, shape (M, H, W, C)
+    test_labels : ndarray of int, shape (M,)
+    layer : str, default "stem_bn"
+
+    Returns
+    -------
+    dict
+        ``mean_only``, ``variance_only``, ``both``: test accuracies;
+        ``variance_ratio``: ``median``, ``min`` and ``max`` over channels of
+        the moving variance over the variance on ``images``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> inputs = keras.Input((2,))
+    >>> model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(inputs))
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], dtype="float32")
+    >>> _ = model.get_layer("bn").moving_variance.assign([4.0, 1.0])   # the data's: 0.25
+    >>> result = statistics_replacement(model, x, x, np.array([0, 1, 0, 1]), "bn")
+    >>> result["variance_ratio"], float(model.get_layer("bn").moving_variance[0])
+    ({'median': 10.0, 'min': 4.0, 'max': 16.0}, 4.0)
+    """
+    import keras  # deferred: no work at import time
+
+    norm = model.get_layer(layer)
+    inputs = keras.Model(model.input, norm.input)(images, training=False)
+    mean, variance = (np.asarray(v) for v in
+                      keras.ops.moments(inputs, axes=list(range(len(inputs.shape) - 1))))
+    moving_mean, moving_variance = np.asarray(norm.moving_mean), np.asarray(norm.moving_variance)
+    result = {}
+    try:
+        for name, (new_mean, new_variance) in {"mean_only": (mean, moving_variance),
+                                               "variance_only": (moving_mean, variance),
+                                               "both": (mean, variance)}.items():
+            norm.moving_mean.assign(new_mean)
+            norm.moving_variance.assign(new_variance)
+            result[name] = accuracy(model, test_images, test_labels)
+    finally:
+        norm.moving_mean.assign(moving_mean)
+        norm.moving_variance.assign(moving_variance)
+    ratio = moving_variance / variance
+    result["variance_ratio"] = {"median": round(float(np.median(ratio)), 4),
+                                "min": round(float(ratio.min()), 4), "max": round(float(ratio.max()), 4)}
+    return result
+
+
 def record_stacks(settings, log=print):
     """Train the stacks of :data:`STACKS` with each optimizer and seed; return losses and gradients.
 
-    The result's ``runs[optimizer][stack]`` is a list of one dict per seed:
-    :func:`train`'s, with the seed, the gradient ratio of layer 1 to layer
-    ``depth`` and the RMS of their outputs at initialisation.
+    The result's ``runs[optimizer][stack]`` is a list of one dict per seed of
+    ``settings["stack_seeds"]``: :func:`train`'s, with the seed, the gradient
+    ratio of layer 1 to layer ``depth`` and the RMS of their outputs at
+    initialisation. The gradients are taken first, as in the chapter (in
+    training mode: they move only the head's moving averages, which training
+    does not use).
     """
     import keras  # deferred: no work at import time
 
@@ -684,7 +834,7 @@ def record_stacks(settings, log=print):
         runs[optimizer] = {}
         for name in names:
             runs[optimizer][name] = []
-            for seed in settings["seeds"]:
+            for seed in settings["stack_seeds"]:
                 keras.utils.set_random_seed(seed)
                 stack = deep_stack(**STACKS[name])
                 images = settings["stack_gradient_images"]
@@ -699,15 +849,25 @@ def record_stacks(settings, log=print):
     return {"runs": runs}
 
 
-def record_depth(settings, log=print):
-    """Train :func:`cifar_style_net`, plain and residual, at each depth and seed."""
+def record_depth(settings, log=print, previous=()):
+    """Train :func:`cifar_style_net`, plain and residual, at each depth and seed.
+
+    ``previous`` holds runs recorded earlier with the same settings (another
+    list of seeds): a run of the same depth, kind and seed is kept as it is,
+    not trained again. Every run starts from ``keras.utils.set_random_seed``,
+    so a run does not depend on the runs before it in the same process.
+    """
     import keras  # deferred: no work at import time
 
+    kept = {(run["layers"], run["residual"], run["seed"]): run for run in previous}
     train_set, _, test = shapes_data(*settings["images"])
     runs = []
     for blocks in settings["depth_blocks_per_stage"]:
         for residual in settings["depth_residual"]:
             for seed in settings["depth_seeds"]:
+                if (6 * blocks + 2, residual, seed) in kept:
+                    runs.append(kept[(6 * blocks + 2, residual, seed)])
+                    continue
                 keras.utils.set_random_seed(seed)
                 net = cifar_style_net(blocks, residual)
                 run = train(net, train_set, settings["depth_epochs"], settings["depth_learning_rate"],
@@ -721,13 +881,22 @@ def record_depth(settings, log=print):
 
 
 def _small_run(build, train_set, validation, test, epochs, learning_rate, batch_size):
-    """Train one small network; score it as trained and after :func:`recalibrate_batch_norm`."""
+    """Train one small network; score it as trained, with the stem's statistics replaced, recalibrated.
+
+    :func:`statistics_replacement` on the stem gives
+    ``test_accuracy_stem_replaced`` (mean only, variance only, both) and
+    ``stem_variance_ratio``; then :func:`recalibrate_batch_norm` (every
+    batch normalisation) gives ``test_accuracy_recalibrated``.
+    """
     model = build()
     run = train(model, train_set, epochs, learning_rate, batch_size, validation=validation, test=test)
     run["parameters"] = int(model.count_params())
     run["multiply_adds"] = int(models.multiply_adds(model))
     run["train_accuracy_inference"] = round(accuracy(model, *train_set), 4)
     run["stem_statistics_gap"] = round(statistics_gap(model, train_set[0]), 4)
+    replaced = statistics_replacement(model, train_set[0], *test)
+    run["stem_variance_ratio"] = replaced.pop("variance_ratio")
+    run["test_accuracy_stem_replaced"] = {name: round(value, 4) for name, value in replaced.items()}
     recalibrate_batch_norm(model, train_set[0])
     run["test_accuracy_recalibrated"] = round(accuracy(model, *test), 4)
     run["train_accuracy_recalibrated"] = round(accuracy(model, *train_set), 4)
@@ -773,6 +942,9 @@ def load_record():
         with its ``settings``, ``command``, ``seconds`` (wall, CPU),
         ``load_average`` and ``versions``, and its runs (see
         :func:`record_stacks`, :func:`record_depth`, :func:`record_inception`).
+        A depth section completed with ``--resume`` gives these for its last
+        session (the runs it trained) and keeps the earlier sessions' in
+        ``earlier_sessions``.
 
     Raises
     ------
@@ -792,7 +964,7 @@ def load_record():
 
 
 QUICK_SETTINGS = {
-    "seeds": [0], "images": [64, 16, 32], "stack_train_images": 64, "stack_epochs": 1, "stack_gradient_images": 16,
+    "seeds": [0], "stack_seeds": [0], "images": [64, 16, 32], "stack_train_images": 64, "stack_epochs": 1, "stack_gradient_images": 16,
     "depth_blocks_per_stage": [1], "depth_seeds": [0], "depth_epochs": 1, "small_epochs": 1,
     "stacks": {"sgd": ["residual, batch norm from zero"]}, "depth_residual": [True],
     "networks": ["small_inception"], "variants": ["stem momentum 0.9"],
@@ -808,9 +980,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RECORD_PATH)
     parser.add_argument("--quick", action="store_true",
                         help="seconds-long: one seed, one epoch, few images (use --out)")
+    parser.add_argument("--resume", action="store_true",
+                        help="depth section only: keep the runs the file already holds with the "
+                             "same settings but other seeds, and run only the missing seeds")
     args = parser.parse_args(argv)
     if not args.record:
         parser.error("nothing to do: pass --record")
+    if args.resume and args.only != ["depth"]:
+        parser.error("--resume works for the depth section alone: pass --only depth")
     settings = dict(RECORD_SETTINGS)
     if args.quick:
         if args.out.resolve() == RECORD_PATH.resolve():
@@ -823,23 +1000,40 @@ def main(argv=None):
     tf.config.experimental.enable_op_determinism()
     recorders = {"stacks": record_stacks, "depth": record_depth, "inception": record_inception}
     command = " ".join(["python -m cnnbook.deep_nets", *(sys.argv[1:] if argv is None else argv)])
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "tensorflow": tf.__version__, "keras": keras.__version__}
+    threads = {name: os.environ.get(name) for name in
+               ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")}
     for section in args.only or SECTIONS:
+        options, earlier = {}, []
+        if args.resume:
+            previous = json.loads(args.out.read_text()).get(section) if args.out.exists() else None
+            if previous is None:
+                parser.error(f"--resume: {args.out} has no {section} section to resume")
+            try:
+                options["previous"] = resumable_runs(previous, settings, threads, versions)
+            except ValueError as error:
+                parser.error(str(error))
+            # what the earlier sessions ran, and how long they took, stays in the record
+            earlier = [*previous.get("earlier_sessions", []),
+                       {key: value for key, value in previous.items()
+                        if key not in ("runs", "earlier_sessions")}]
         load_before = os.getloadavg()
         wall, cpu = time.perf_counter(), time.process_time()
-        result = recorders[section](settings)
+        result = recorders[section](settings, **options)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         section_record = {
             "command": command,
             "settings": settings,
-            "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                         "tensorflow": tf.__version__, "keras": keras.__version__},
-            "threads": {name: os.environ.get(name) for name in
-                        ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")},
+            "versions": versions,
+            "threads": threads,
             "seconds": {"wall": round(wall, 1), "cpu": round(cpu, 1)},
             "load_average": {"before": [round(v, 2) for v in load_before],
                              "after": [round(v, 2) for v in os.getloadavg()]},
             **result,
         }
+        if earlier:
+            section_record["earlier_sessions"] = earlier
         # read again just before writing: another process may have written another section
         record = json.loads(args.out.read_text()) if args.out.exists() else {}
         record[section] = section_record
