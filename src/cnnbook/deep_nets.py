@@ -954,7 +954,7 @@ def load_record():
     Examples
     --------
     >>> record = load_record()
-    >>> "inception" in record, record["inception"]["command"]
+    >>> "inception" in record, record["inception"]["command"].split(" --out ")[0]
     (True, 'python -m cnnbook.deep_nets --record --only inception')
     """
     if not RECORD_PATH.exists():
