@@ -372,8 +372,11 @@ def local_run(cluster_class):
     c = cluster_class
     out = c["tmp"] / "local"
     command = _grade(c["submissions"], out, "--jobs", "2", "--timeout", str(c["timeout"]))
+    # Started as from a terminal, with SIGINT at its default: a test run started in the
+    # background of a script (`make test &`) ignores SIGINT, and its children inherit that.
     first = subprocess.Popen(command, env=c["env"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60 * c["timeout"]
     while len(_marks(out)) < 1 and first.poll() is None and time.time() < deadline:
         time.sleep(0.5)
