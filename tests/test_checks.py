@@ -938,3 +938,69 @@ def test_nested_windows_with_the_graders_restore_raise_no_false_alarm():
     finally:
         checks._AFTER_CALL.remove(graders_restore)
     assert value == 1.0
+
+
+# ------------------------------- the tools the watch relies on, changed by the student's code
+def test_changing_dis_does_not_hide_a_renamed_copy():
+    """The content keys come from ``dis``: a student's function that changes ``dis`` so that its
+    copy of the reference reads differently, and leaves it changed, is still caught."""
+    import dis
+
+    from cnnbook import ops
+
+    mine = _copy_of(ops.zero_pad, "my_pad")
+    real = dis.get_instructions
+
+    def disguised(code, **kwargs):
+        found = list(real(code, **kwargs))
+        return iter(found[:-1] if code.co_name == "my_pad" else found)
+
+    def copying(x, pad):
+        dis.get_instructions = disguised
+        return mine(x, pad)
+
+    try:
+        with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad|changed the grader's"):
+            with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+                copying(np.zeros((1, 2, 2, 1)), 1)
+    finally:
+        dis.get_instructions = real
+
+
+def test_changing_a_builtin_the_keys_use_does_not_hide_a_renamed_copy():
+    import builtins
+    import sys
+
+    from cnnbook import ops
+
+    mine = _copy_of(ops.zero_pad, "my_pad")
+    real = builtins.set
+
+    def every_opcode_a_jump(*args):  # the copy's content key: every instruction read as a jump
+        code = sys._getframe(1).f_locals.get("code")
+        return real(range(256)) if getattr(code, "co_name", "") == "my_pad" else real(*args)
+
+    def copying(x, pad):
+        builtins.set = every_opcode_a_jump
+        return mine(x, pad)
+
+    try:
+        with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad|changed the grader's"):
+            with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
+                copying(np.zeros((1, 2, 2, 1)), 1)
+    finally:
+        builtins.set = real
+
+
+def test_the_tensorflow_kernels_table_cannot_be_emptied():
+    """forbidden() finds the generated kernels behind tf.nn's names in a table: a student who
+    empties it must not open tf.raw_ops to the blocked computation."""
+    tf = _tf()
+    x, w = (tf.constant(a, tf.float32) for a in _conv_inputs())
+    try:
+        checks._TF_KERNELS.clear()
+    except (AttributeError, TypeError):
+        pass
+    with pytest.raises(AssertionError, match="tf.nn.conv"):
+        with checks.forbidden(tf.nn, ["conv2d", "convolution"], "tf.nn"):
+            tf.raw_ops.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1], padding="VALID")

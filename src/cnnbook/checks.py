@@ -21,7 +21,10 @@ Every check returns ``None`` when it passes and raises :class:`AssertionError`
 when it does not, so nbgrader scores the test cell that calls it.
 """
 
+import builtins as _builtins
 import contextlib
+import dis as _dis
+import opcode as _opcode
 import sys as _sys
 import threading as _threading
 import warnings
@@ -38,20 +41,22 @@ _getprofile, _setprofile, _thread_setprofile = _sys.getprofile, _sys.setprofile,
 _modules = _sys.modules
 _getframe, _any, _tuple, _type, _id, _sorted = _sys._getframe, any, tuple, type, id, sorted
 _str, _len, _all = str, len, all
+_zip, _containers, _dict_type, _type_type = zip, (list, set, frozenset, tuple), dict, type
 
 # Where TensorFlow finally runs what a blocked name of tf.nn or tf.image computes: the
 # generated op wrappers (tensorflow.python.ops.gen_*_ops). tf.raw_ops.Conv2D, keras.ops.conv,
 # tf.nn.convolution and a name bound before the test all end in one of these functions, so
 # :func:`forbidden` blocks their code objects, whatever name reaches them.
-_TF_KERNELS = {
-    "conv": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
-    "convolution": ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d")),
-    "max_pool": ("gen_nn_ops", ("max_pool",)),
-    "avg_pool": ("gen_nn_ops", ("avg_pool",)),
-    "pool": ("gen_nn_ops", ("max_pool", "avg_pool")),
-    "non_max_suppression": ("gen_image_ops", ("non_max_suppression",)),
-    "combined_non_max_suppression": ("gen_image_ops", ("combined_non_max_suppression",)),
-}
+# A tuple of pairs, not a dict: nothing a student's code does can change what it holds.
+_TF_KERNELS = (
+    ("conv", ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d"))),
+    ("convolution", ("gen_nn_ops", ("conv2d", "conv3d", "depthwise_conv2d"))),
+    ("max_pool", ("gen_nn_ops", ("max_pool",))),
+    ("avg_pool", ("gen_nn_ops", ("avg_pool",))),
+    ("pool", ("gen_nn_ops", ("max_pool", "avg_pool"))),
+    ("non_max_suppression", ("gen_image_ops", ("non_max_suppression",))),
+    ("combined_non_max_suppression", ("gen_image_ops", ("combined_non_max_suppression",))),
+)
 
 
 def _blocked_code(module, names):
@@ -65,10 +70,10 @@ def _blocked_code(module, names):
     if _getattr(module, "__name__", "").startswith("tensorflow"):
         for name in names:
             key = name[:-2] if name.endswith("2d") else name
-            key = next((k for k in _TF_KERNELS if key == k or key.startswith(k + "_")), key)
-            if key not in _TF_KERNELS:
+            found = next((entry for k, entry in _TF_KERNELS if key == k or key.startswith(k + "_")), None)
+            if found is None:
                 continue
-            generated, prefixes = _TF_KERNELS[key]
+            generated, prefixes = found
             kernels = _modules.get("tensorflow.python.ops." + generated)
             for attr, value in _dict(_getattr(kernels, "__dict__", {})).items():
                 if attr.startswith(prefixes) and _isinstance(value, _FunctionType):
@@ -78,8 +83,8 @@ def _blocked_code(module, names):
 
 # Instructions that differ between two compilations of the same source in another context
 # (a function compiled alone, or inside its module): left out, or read as one kind.
-_SKIPPED_OPS = {"CACHE", "NOP", "RESUME", "EXTENDED_ARG", "PRECALL", "PUSH_NULL", "COPY_FREE_VARS",
-                "MAKE_CELL"}
+_SKIPPED_OPS = frozenset({"CACHE", "NOP", "RESUME", "EXTENDED_ARG", "PRECALL", "PUSH_NULL",
+                          "COPY_FREE_VARS", "MAKE_CELL"})
 _SAME_OPS = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL",
              "JUMP_BACKWARD_NO_INTERRUPT": "JUMP_BACKWARD"}
 
@@ -104,13 +109,11 @@ def _code_key(code):
     >>> _code_key((lambda x: x + 1).__code__) == _code_key((lambda x: x + 2).__code__)
     False
     """
-    import dis
-
-    kept = [i for i in dis.get_instructions(code) if i.opname not in _SKIPPED_OPS]
+    kept = [i for i in _dis.get_instructions(code) if i.opname not in _SKIPPED_OPS]
     position = {}
     for number, instruction in reversed(_list(enumerate(kept))):
         position[instruction.offset] = number
-    jumps = set(dis.hasjrel) | set(dis.hasjabs)
+    jumps = set(_dis.hasjrel) | set(_dis.hasjabs)
     offsets = _sorted(position)
     steps = []
     for instruction in kept:
@@ -130,6 +133,61 @@ def _code_key(code):
         steps.append((_SAME_OPS.get(instruction.opname, instruction.opname), value))
     return (_tuple(steps), code.co_names)
 
+
+
+def _parts_of(value):
+    """The objects that say what ``value`` does: a function's code, defaults and closure; a class's
+    attributes (and theirs); a list's, set's or dict's items. Compared by identity."""
+    if _isinstance(value, _FunctionType):
+        cells = _getattr(value, "__closure__", None) or ()
+        return (value.__code__, value.__defaults__, value.__kwdefaults__,
+                *(cell.cell_contents for cell in cells))
+    if _isinstance(value, _type_type):
+        found = []
+        for key, attribute in _list(_dict(_getattr(value, "__dict__", {})).items()):
+            found += [key, attribute, *(_parts_of(attribute) if _isinstance(attribute, _FunctionType) else ())]
+        return _tuple(found)
+    if _type(value) in _containers:
+        return _tuple(value)
+    if _type(value) is _dict_type:
+        return _tuple(x for item in value.items() for x in item)
+    return ()
+
+
+def _names_of(code):
+    """The global names ``code`` and the code objects nested in it read."""
+    found = set(code.co_names)
+    for constant in code.co_consts:
+        if _isinstance(constant, _CodeType):
+            found |= _names_of(constant)
+    return found
+
+
+def _tools_state():
+    """What :func:`_code_key` relies on besides its own code, as a flat list of objects: the
+    ``dis`` and ``opcode`` modules' names and what they hold, the builtins that their functions
+    and :func:`_code_key` read, and this module's tables of instructions. A student's function
+    that changes any of them while a blocked window is open (so that a copy of a blocked
+    function reads differently from the original) is found by :meth:`_Watch.intact`."""
+    found = []
+    for module in (_dis, _opcode):
+        for key, value in _list(_dict(_getattr(module, "__dict__", {})).items()):
+            if key != "__builtins__":  # the builtins that count are below (C extensions add others)
+                found += [key, value, *_parts_of(value)]
+    builtins = _dict(_getattr(_builtins, "__dict__", {}))
+    for name in _TOOL_BUILTINS:
+        value = builtins.get(name)
+        found += [name, value, *_parts_of(value)]
+    for name in ("_code_key", "_SKIPPED_OPS", "_SAME_OPS", "_TF_KERNELS", "_dis", "_opcode"):
+        value = _CHECKS.get(name)
+        found += [name, value, *_parts_of(value)]
+    return found
+
+
+def _tools_intact():
+    """True when everything :func:`_tools_state` lists is what it was when this module was imported."""
+    now = _tools_state()
+    return _len(now) == _len(_TOOLS) and _all(a is b for a, b in _zip(now, _TOOLS))
 
 def _fingerprint(functions, watch, mappings=()):
     """A number that changes when the blocking machinery is changed: the hooks' code and closure
@@ -167,7 +225,7 @@ class _Watch:
     """
 
     # No instance dict: a method cannot be shadowed on the instance (``watch.name = ...``).
-    __slots__ = ("codes", "blocked", "keyed", "names", "seen")
+    __slots__ = ("codes", "blocked", "keyed", "names", "seen", "tampered")
 
     def __init__(self, codes):
         self.codes = {_id(code): (code, name) for code, name in codes.items()}  # the code kept: its id stays its own
@@ -175,12 +233,16 @@ class _Watch:
         self.keyed = False  # the content keys of the blocked codes are in ``blocked``
         self.names = frozenset(code.co_names for code in codes)  # a cheap first test: the same names
         self.seen = {}  # id(code) -> (code, name or None); the code is kept so its id stays its own
+        self.tampered = False  # the tools of the content keys (dis, ...) were found changed
 
     def verdict(self, code):
         """The blocked function's name if ``code`` is one or computes what one computes, else None."""
         own = self.codes.get(_id(code))
         if own is not None and own[0] is code:
             return self.blocked.get(("code", _id(code)))
+        if not _tools_intact():  # a key read with changed tools proves nothing: intact() fails
+            self.tampered = True
+            return None
         if not self.keyed:
             self.keyed = True
             for blocked, name in _list(self.codes.values()):
@@ -189,7 +251,10 @@ class _Watch:
 
     def intact(self):
         """True when what the hooks read still says what it said: ``blocked`` holds what it should
-        (by identity, and by content once computed), and no cached verdict was forged."""
+        (by identity, and by content once computed), no cached verdict was forged, and the tools
+        of the content keys (:func:`_tools_state`) are as they were."""
+        if self.tampered or not _tools_intact():
+            return False
         for code, name in _list(self.seen.values()):
             found = self.verdict(code)
             if not ((found is None and name is None) or (_type(name) is str and found == name)):
@@ -213,6 +278,16 @@ class _Watch:
 
 
 _CHECKS = globals()
+# The builtins that dis's functions and _code_key read, and what they were at import (before any
+# student code runs, when the grader imports this module).
+_TOOL_BUILTINS = _tuple(_sorted(
+    name for name in _names_of(_code_key.__code__).union(*(
+        _names_of(f.__code__) for module in (_dis, _opcode) for f in _dict(vars(module)).values()
+        if _isinstance(f, _FunctionType)),
+        *(_names_of(f.__code__) for module in (_dis,) for c in _dict(vars(module)).values()
+          if _isinstance(c, type) for f in _dict(vars(c)).values() if _isinstance(f, _FunctionType)))
+    if name in _dict(vars(_builtins))))
+_TOOLS = _tools_state()
 _AFTER_CALL = []
 # The references reference_parts() has put in place, which forbidden() lets call what it
 # blocks. A tuple, rebound (never changed in place): the grader's restore of this module
