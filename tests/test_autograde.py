@@ -101,3 +101,20 @@ def test_every_graded_function_has_two_wrong_versions(assignment):
         by_cell.setdefault(version.grade_id, []).append(version.name)
     thin = {cell: by_cell.get(cell, []) for cell in solution_cells if len(by_cell.get(cell, [])) < 2}
     assert not thin, f"solution cells with fewer than two kept wrong versions: {thin}"
+
+
+@pytest.mark.parametrize("line, why", [
+    ("import dis", "import dis"),
+    ("from opcode import opname", "from opcode import"),
+    ("import types as t", "import types"),
+    ("mine = types.FunctionType(code, {})", "types"),
+])
+def test_reaching_for_the_tools_of_the_content_keys_is_flagged(line, why):
+    """dis and opcode make the content keys that recognise a copy of blocked code; types builds
+    such a copy: answer code that uses them is listed under "needs a look" (issue 23, item 5)."""
+    assert why in [reason for _, reason in grade.reaching_lines(line)]
+
+
+def test_honest_answer_lines_are_not_flagged():
+    source = "import numpy as np\n\ndef f(x):\n    return np.maximum(x, 0).sum(axis=(1, 2))\n"
+    assert grade.reaching_lines(source) == []

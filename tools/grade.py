@@ -384,7 +384,7 @@ REACHING_NAMES = {"get_ipython", "inspect", "gc", "ctypes", "builtins", "__built
                   "exec", "eval", "compile", "runpy", "__file__", "io", "codecs", "glob",
                   "fileinput", "mmap", "socket", "urllib", "multiprocessing", "concurrent",
                   "atexit", "weakref", "sysconfig", "site", "marshal", "pickle", "dill", "zmq",
-                  "ipykernel", "jupyter_client"}
+                  "ipykernel", "jupyter_client", "dis", "opcode", "types"}
 REACHING_ATTRIBUTES = {"_getframe", "settrace", "setprofile", "__code__", "__subclasses__",
                        "__globals__", "__builtins__", "__dict__", "f_back", "f_globals",
                        "f_locals", "gi_frame", "tb_frame", "__mro__", "__bases__", "__closure__",

@@ -469,7 +469,7 @@ class GuardedExecute(Execute):
 
     protected_modules = List(
         Unicode(),
-        ["numpy", "cnnbook", "tensorflow", "keras", "math", "operator", "functools"],
+        ["numpy", "cnnbook", "tensorflow", "keras", "math", "operator", "functools", "dis", "opcode"],
         help="Top-level modules (with their submodules) restored before each test cell.",
     ).tag(config=True)
 
