@@ -873,6 +873,7 @@ def test_a_cell_marked_locked_by_a_student_is_still_the_students():
 # others (forged training, test data redrawn, another model) are defeated by the judge alone.
 FLAGGED = {"attack-lazy", "attack-liar", "attack-renamed", "attack-runpy", "attack-exec",
            "attack-unblock", "attack-guard-fail", "attack-guard-thread", "attack-renamed-inception",
+           "attack-renamed-dis",
            "attack-renamed-residual"}
 
 

@@ -486,6 +486,20 @@ exec(_inspect.getsource(_ops.conv2d), _namespace)
 def conv_forward(A_prev, W, b, stride, pad):
     return _namespace["conv2d"](A_prev, W, b, stride=stride, padding=pad)
 '''),
+        "attack-renamed-dis": ("conv_forward", _renamed("ops", "conv2d", "_mine") + '''import dis as _dis
+
+_real = _dis.get_instructions
+
+
+def _disguised(code, **kwargs):  # the copy's instructions read one short: its content key differs
+    found = list(_real(code, **kwargs))
+    return iter(found[:-1] if code.co_name == "_mine" else found)
+
+
+def conv_forward(A_prev, W, b, stride, pad):
+    _dis.get_instructions = _disguised
+    return _mine(A_prev, W, b, stride=stride, padding=pad)
+'''),
         "attack-unblock": ("conv_forward", _UNBLOCK + '''def conv_forward(A_prev, W, b, stride, pad):
     from cnnbook import ops
     return _unblocked(ops, "conv2d")(A_prev, W, b, stride=stride, padding=pad)
