@@ -253,7 +253,7 @@ class _Watch:
         """True when what the hooks read still says what it said: ``blocked`` holds what it should
         (by identity, and by content once computed), no cached verdict was forged, and the tools
         of the content keys (:func:`_tools_state`) are as they were."""
-        if self.tampered or not _tools_intact():
+        if self.tampered or (self.keyed and not _tools_intact()):  # no key computed: the tools never ran
             return False
         for code, name in _list(self.seen.values()):
             found = self.verdict(code)
