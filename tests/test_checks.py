@@ -941,55 +941,52 @@ def test_nested_windows_with_the_graders_restore_raise_no_false_alarm():
 
 
 # ------------------------------- the tools the watch relies on, changed by the student's code
-def test_changing_dis_does_not_hide_a_renamed_copy():
-    """The content keys come from ``dis``: a student's function that changes ``dis`` so that its
-    copy of the reference reads differently, and leaves it changed, is still caught."""
-    import dis
-
-    from cnnbook import ops
-
-    mine = _copy_of(ops.zero_pad, "my_pad")
-    real = dis.get_instructions
-
+def _disguised_instructions(real):
+    """dis.get_instructions that reads the copy ``my_pad`` one instruction short."""
     def disguised(code, **kwargs):
         found = list(real(code, **kwargs))
         return iter(found[:-1] if code.co_name == "my_pad" else found)
 
-    def copying(x, pad):
-        dis.get_instructions = disguised
-        return mine(x, pad)
-
-    try:
-        with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad|changed the grader's"):
-            with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
-                copying(np.zeros((1, 2, 2, 1)), 1)
-    finally:
-        dis.get_instructions = real
+    return disguised
 
 
-def test_changing_a_builtin_the_keys_use_does_not_hide_a_renamed_copy():
-    import builtins
+def _every_opcode_a_jump(real):
+    """builtins.set that, called by _code_key on the copy ``my_pad``, makes every opcode a jump."""
     import sys
 
-    from cnnbook import ops
-
-    mine = _copy_of(ops.zero_pad, "my_pad")
-    real = builtins.set
-
-    def every_opcode_a_jump(*args):  # the copy's content key: every instruction read as a jump
+    def every_opcode_a_jump(*args):
         code = sys._getframe(1).f_locals.get("code")
         return real(range(256)) if getattr(code, "co_name", "") == "my_pad" else real(*args)
 
+    return every_opcode_a_jump
+
+
+@pytest.mark.parametrize("module, name, replace", [
+    ("dis", "get_instructions", _disguised_instructions),
+    ("builtins", "set", _every_opcode_a_jump),
+])
+def test_changing_the_tools_of_the_keys_does_not_hide_a_renamed_copy(module, name, replace):
+    """The content keys come from ``dis`` and the builtins it and ``_code_key`` read: a student's
+    function that changes one of them so that its copy of the reference reads differently, and
+    leaves it changed, fails the test."""
+    import importlib
+
+    from cnnbook import ops
+
+    tool = importlib.import_module(module)
+    mine = _copy_of(ops.zero_pad, "my_pad")
+    real = getattr(tool, name)
+
     def copying(x, pad):
-        builtins.set = every_opcode_a_jump
+        setattr(tool, name, replace(real))
         return mine(x, pad)
 
     try:
-        with pytest.raises(AssertionError, match="cnnbook.ops.zero_pad|changed the grader's"):
+        with pytest.raises(AssertionError, match="changed the grader's blocking of cnnbook.ops"):
             with checks.forbidden(ops, ["zero_pad"], "cnnbook.ops"):
                 copying(np.zeros((1, 2, 2, 1)), 1)
     finally:
-        builtins.set = real
+        setattr(tool, name, real)
 
 
 def test_the_tensorflow_kernels_table_cannot_be_emptied():
