@@ -134,7 +134,6 @@ def _code_key(code):
     return (_tuple(steps), code.co_names)
 
 
-
 def _parts_of(value):
     """The objects that say what ``value`` does: a function's code, defaults and closure; a class's
     attributes (and theirs); a list's, set's or dict's items. Compared by identity."""
@@ -188,6 +187,21 @@ def _tools_intact():
     """True when everything :func:`_tools_state` lists is what it was when this module was imported."""
     now = _tools_state()
     return _len(now) == _len(_TOOLS) and _all(a is b for a, b in _zip(now, _TOOLS))
+
+
+def _tool_builtins():
+    """The builtins read by :func:`_code_key` and by the functions and methods of ``dis`` and
+    ``opcode``: the ones :func:`_tools_state` watches (computed once, at import)."""
+    functions = [_code_key]
+    for module in (_dis, _opcode):
+        for value in vars(module).values():
+            if _isinstance(value, _FunctionType):
+                functions.append(value)
+            elif _isinstance(value, type):  # a class's methods (dis.Bytecode, dis.Instruction)
+                functions += [f for f in vars(value).values() if _isinstance(f, _FunctionType)]
+    names = set().union(*(_names_of(f.__code__) for f in functions))
+    return _tuple(_sorted(names & set(vars(_builtins))))
+
 
 def _fingerprint(functions, watch, mappings=()):
     """A number that changes when the blocking machinery is changed: the hooks' code and closure
@@ -280,13 +294,7 @@ class _Watch:
 _CHECKS = globals()
 # The builtins that dis's functions and _code_key read, and what they were at import (before any
 # student code runs, when the grader imports this module).
-_TOOL_BUILTINS = _tuple(_sorted(
-    name for name in _names_of(_code_key.__code__).union(*(
-        _names_of(f.__code__) for module in (_dis, _opcode) for f in _dict(vars(module)).values()
-        if _isinstance(f, _FunctionType)),
-        *(_names_of(f.__code__) for module in (_dis,) for c in _dict(vars(module)).values()
-          if _isinstance(c, type) for f in _dict(vars(c)).values() if _isinstance(f, _FunctionType)))
-    if name in _dict(vars(_builtins))))
+_TOOL_BUILTINS = _tool_builtins()
 _TOOLS = _tools_state()
 _AFTER_CALL = []
 # The references reference_parts() has put in place, which forbidden() lets call what it
